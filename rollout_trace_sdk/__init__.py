@@ -25,6 +25,7 @@ _PUBLIC: dict[str, str] = {
     "Compaction": ".record",
     "CompactionRequest": ".record",
     "DecodeError": ".model",
+    "ErrorTexts": ".view.error_texts",
     "InferenceCall": ".record",
     "McpCall": ".record",
     "RecorderWarning": ".record",
@@ -39,6 +40,7 @@ _PUBLIC: dict[str, str] = {
     "agent_message": ".record",
     "open_rollout": ".record",
     "set_process_budget": ".record",
+    "error_texts": ".view.error_texts",
     "reduce_bundle": ".reduce",
     "state_bytes": ".reduce",
     "task_message": ".record",
@@ -69,6 +71,8 @@ if TYPE_CHECKING:  # what type checkers see; tests/test_public_api.py keeps it e
     from .reduce import ReduceError as ReduceError
     from .reduce import reduce_bundle as reduce_bundle
     from .reduce import state_bytes as state_bytes
+    from .view.error_texts import ErrorTexts as ErrorTexts
+    from .view.error_texts import error_texts as error_texts
 
     __version__: str
 

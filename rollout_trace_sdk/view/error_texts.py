@@ -1,0 +1,100 @@
+"""Why things failed, from Python: :func:`error_texts`, the texts of the exports' ``error_text``.
+
+Codex's reduced state (a :class:`RolloutTrace`) keeps each call's status but no error text:
+a failed tool call's error is in its output items, its terminal's stderr or its raw result
+payload (``tool.failed(error)``), a failed model request's in the log. ``show``, ``summary``,
+the page and the Parquet export already read them; without this function a script holding a
+``RolloutTrace`` had no public way to ask why a tool call failed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..reduce.failures import FAILED_STATUSES, bundle_for
+from .capture import capture_notes
+from .item_text import cut, failed_tool_text
+from .payloads import failed_tool_errors
+from .turn_errors import annotate_logged_errors
+
+if TYPE_CHECKING:
+    from ..model.state import RolloutTrace
+
+__all__ = ["ErrorTexts", "error_texts"]
+
+
+@attrs.frozen(kw_only=True)
+class ErrorTexts:
+    """Why each object of a rollout that ended failed, cancelled or aborted did, by its id:
+    the ``error_text`` columns of the Parquet export (docs/exports.md, "Why it failed"), so a
+    script and a SQL query give the same answer. An object nothing explains is absent."""
+
+    #: by ``tool_call_id``: output items, output preview, terminal stderr, the raw result's
+    #: error, each once; else what stopped it (``aborted: its turn was interrupted``)
+    tool_calls: Mapping[str, str]
+    #: by ``inference_call_id``: ``inference_failed``'s error or ``inference_cancelled``'s reason
+    inference_calls: Mapping[str, str]
+    #: by ``compaction_request_id``: ``compaction_request_failed``'s error
+    compaction_requests: Mapping[str, str]
+    #: by ``codex_turn_id``: the closing ``turn_complete`` error, else the ``error`` before
+    #: it; an interrupted turn's ``turn_aborted`` reason
+    turns: Mapping[str, str]
+
+
+def error_texts(bundle: str | os.PathLike[str], trace: RolloutTrace | None = None) -> ErrorTexts:
+    """The error text of every tool call, model request, compaction request and turn of a
+    rollout that ended badly, read where ``show`` reads them (the log, the raw result
+    payloads, the state's output items and terminal results).
+
+    Args:
+        bundle: the bundle directory (or a ``state.json`` inside one).
+        trace: its reduced state, if already reduced (``reduce_bundle(bundle)``, lenient or
+            not); None reduces the bundle.
+
+    Returns:
+        The texts, each cut at 20,000 characters as the export and ``show --full`` cut them;
+        bounded as the export bounds them (the first 1,000 of each kind).
+
+    Raises:
+        ReduceError: ``trace`` is None and the bundle does not reduce, or ``bundle`` is no
+            bundle.
+    """
+    from ..reduce import ReduceError, reduce_bundle
+
+    root = bundle_for(bundle)
+    if root is None:
+        raise ReduceError(f"{os.fspath(bundle)}: not a bundle directory or a state.json in one")
+    state: dict[str, Any] = (reduce_bundle(root) if trace is None else trace).to_json()
+    annotate_logged_errors(state, root)
+    tools = state["tool_calls"]
+    for ident, text in failed_tool_errors(root, state).items():
+        tools[ident]["error_text"] = text
+    notes = capture_notes(state)
+    tool_texts: dict[str, str] = {}
+    for ident, tool in tools.items():
+        why = failed_tool_text(state, tool, notes) if _ended_badly(tool) else None
+        if why:
+            tool_texts[ident] = why
+    return ErrorTexts(
+        tool_calls=tool_texts,
+        inference_calls=_logged(state["inference_calls"]),
+        compaction_requests=_logged(state["compaction_requests"]),
+        turns=_logged(state["codex_turns"]),
+    )
+
+
+def _ended_badly(obj: Mapping[str, Any]) -> bool:
+    return obj["execution"]["status"] in FAILED_STATUSES
+
+
+def _logged(objects: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The ``error_text`` the log gave each object that ended badly, cut as the export cuts it."""
+    return {
+        ident: cut(obj["error_text"])
+        for ident, obj in objects.items()
+        if _ended_badly(obj) and isinstance(obj.get("error_text"), str) and obj["error_text"]
+    }
