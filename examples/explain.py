@@ -1,8 +1,8 @@
 """Ask a reduced trace what happened, from Python: `python examples/explain.py BUNDLE [--failed]`.
 
-For each tool call: the agent that ran it, how it ended, the model request that asked for it
-and what was new to the model in that request (the user's last message, the tool outputs
-since the model last spoke), and what came back. Then each message
+For each tool call: the agent that ran it, how it ended and why it failed (`error_texts`),
+the model request that asked for it and what was new to the model in that request (the
+user's last message, the tool outputs since the model last spoke), and what came back. Then each message
 between agents: who spawned whom with which task, and the answers sent back; and the tokens
 each agent's model requests used. `rollout-trace show` prints the whole transcript; this
 walks the graph behind it (`reduce_bundle` returns the `RolloutTrace` of docs/reducing.md,
@@ -11,7 +11,7 @@ walks the graph behind it (`reduce_bundle` returns the `RolloutTrace` of docs/re
 
 import sys
 
-from rollout_trace_sdk import ReduceError, RolloutTrace, reduce_bundle
+from rollout_trace_sdk import ReduceError, RolloutTrace, error_texts, reduce_bundle
 from rollout_trace_sdk.model.state import (
     CodePart,
     ConversationItem,
@@ -81,7 +81,7 @@ def agent_of(trace: RolloutTrace, thread_id: str) -> str:
     return thread.agent_path + (f" ({thread.nickname})" if thread.nickname else "")
 
 
-def explain_tool_calls(trace: RolloutTrace, *, failed_only: bool) -> None:
+def explain_tool_calls(trace: RolloutTrace, why: dict[str, str], *, failed_only: bool) -> None:
     # which model request asked for each call: the inverse of tool_call_ids_started_by_response
     asked_by = {
         call_id: inference
@@ -97,6 +97,8 @@ def explain_tool_calls(trace: RolloutTrace, *, failed_only: bool) -> None:
         took = "" if ended is None else f", {ended - window.started_at_unix_ms} ms"
         print(f"{call.tool_call_id}  {name}  {window.status}{took}")
         print(f"  agent    {agent_of(trace, call.thread_id)}")
+        if call.tool_call_id in why:  # the state keeps no error text: error_texts reads it
+            print(f"  why      {short(why[call.tool_call_id], WIDTH - 11)}")
         inference = asked_by.get(call.tool_call_id)
         if inference is not None:
             print(f"  asked by {inference.inference_call_id} ({inference.model})")
@@ -165,7 +167,8 @@ def main(argv: list[str]) -> int:
         return 1
     agents = len(trace.threads)
     print(f"{trace.status}: {agents} agent(s), {len(trace.inference_calls)} model request(s)\n")
-    explain_tool_calls(trace, failed_only="--failed" in argv)
+    why = dict(error_texts(args[0], trace).tool_calls)
+    explain_tool_calls(trace, why, failed_only="--failed" in argv)
     print()
     explain_agents(trace)
     print()

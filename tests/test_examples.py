@@ -77,6 +77,22 @@ def test_explain_failed_calls_only(capsys: pytest.CaptureFixture[str]) -> None:
         "call_bad2  exec_command  failed, 0 ms",
     ]
     assert "answer   function_call_output: failed to parse function arguments" in out
+    assert "why      failed to parse function arguments: EOF while parsing" in out
+
+
+def test_explain_says_why_a_call_failed_with_no_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tool that failed with ``tool.failed(exc)`` has no output item: the reason is only in
+    its raw result, and ``--failed`` listed the call without it."""
+    import anyio
+
+    from .view.test_error_texts import _record_failures
+
+    bundle = anyio.run(_record_failures, tmp_path)
+    code, out, _ = _explain(capsys, str(bundle), "--failed")
+    assert code == 0
+    assert "  why      FileNotFoundError: [Errno 2] No such file or directory" in out
 
 
 def test_explain_says_why_it_cannot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
