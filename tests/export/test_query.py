@@ -482,7 +482,7 @@ def test_the_docs_failed_and_why_queries_answer_it(why_export: Path) -> None:
         {"status": "failed", "why": "Boom: tool exploded on k0", "n": 2},
         {"status": "aborted", "why": "interrupted", "n": 2},
     ]
-    rollouts, tools = _doc_queries("exports.md", "**Why it failed.**")
+    rollouts, tools, asked_by = _doc_queries("exports.md", "**Why it failed.**")
     assert sorted(run(why_export, rollouts)[1]) == [
         ("aborted", "interrupted", 2),
         ("failed", "Boom: tool exploded on k0", 2),
@@ -491,6 +491,19 @@ def test_the_docs_failed_and_why_queries_answer_it(why_export: Path) -> None:
         ("apply_patch", "patch rejected:\nhunk 2 of 2 does not apply", 2),
         ("exec_command", "permission denied: /etc/shadow", 2),
     ]
+    # the model request that asked for each failed call: the one the RolloutTrace names
+    from rollout_trace_sdk import reduce_bundle
+
+    columns, rows = run(why_export, asked_by)
+    got = {(row[0], row[1]): row[3] for row in rows}
+    want = {
+        (source, call): inference.inference_call_id
+        for source in {row[0] for row in rows}
+        for inference in reduce_bundle(source).inference_calls.values()
+        for call in inference.tool_call_ids_started_by_response
+        if (source, call) in got
+    }
+    assert len(got) == 4 and got == want
 
 
 @pytest.mark.codex
