@@ -494,7 +494,7 @@ def test_the_docs_failed_and_why_queries_answer_it(why_export: Path) -> None:
     # the model request that asked for each failed call: the one the RolloutTrace names
     from rollout_trace_sdk import reduce_bundle
 
-    columns, rows = run(why_export, asked_by)
+    _, rows = run(why_export, asked_by)
     got = {(row[0], row[1]): row[3] for row in rows}
     want = {
         (source, call): inference.inference_call_id
