@@ -92,7 +92,9 @@ def explain_tool_calls(trace: RolloutTrace, why: dict[str, str], *, failed_only:
         window = call.execution
         if failed_only and window.status == "completed":
             continue
-        name = call.kind.name or call.kind.tool or call.kind.type
+        # named as the export's tool_calls.tool_name: an MCP tool as server/tool
+        mcp = "/".join(n for n in (call.kind.server, call.kind.tool) if n is not None)
+        name = call.kind.name or mcp or call.kind.type
         ended = window.ended_at_unix_ms
         took = "" if ended is None else f", {ended - window.started_at_unix_ms} ms"
         print(f"{call.tool_call_id}  {name}  {window.status}{took}")

@@ -148,3 +148,15 @@ def test_explain_counts_each_agents_tokens(
         name = thread["agent_path"] + (f" ({thread['nickname']})" if thread.get("nickname") else "")
         line = f"tokens  {name}: {len(calls)} request(s), {used_in:,} in, {used_out:,} out"
         assert line in out.splitlines(), out
+
+
+@needs_conformance
+def test_explain_names_an_mcp_tool_as_the_export_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """An MCP tool read ``add`` here and ``demo/add`` in the export's ``tool_name`` (user38):
+    the same call, two names for a script comparing the two routes."""
+    (bundle,) = (CONFORMANCE / "mcp_tool_call").glob("trace-*")
+    code, out, _ = _explain(capsys, str(bundle), "--failed")
+    assert code == 0
+    assert [line.split("  ")[1] for line in out.splitlines() if line.startswith("call_")] == [
+        "demo/add"
+    ]
