@@ -43,3 +43,14 @@ def test_a_generated_image_names_its_call() -> None:
     assert image_refs(item(result="")) == []
     assert image_refs({"parts": [{"type": "json", "summary": '{"type":"web_search_call"}'}]}) == []
     assert image_refs(None) == [] and image_refs({"parts": "x"}) == []
+
+
+def test_only_an_image_generation_call_is_read_as_a_generated_image() -> None:
+    """A JSON part of another item that has an ``id`` and a non-empty ``result`` (a tool
+    call's, a hosted call's) is no image: it must not be offered to the page as one, which
+    would draw its result as base64 image bytes. Protects the type check ahead of reading
+    the summary (the other parts of this module's tests had no ``raw_payload_id`` and were
+    skipped before it)."""
+    summary = orjson.dumps({"type": "web_search_call", "id": "ws_1", "result": "found"})
+    part = {"type": "json", "summary": summary.decode(), "raw_payload_id": "raw_payload:8"}
+    assert image_refs({"parts": [part]}) == []
