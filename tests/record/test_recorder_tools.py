@@ -191,6 +191,10 @@ async def test_code_cell_with_nested_tool_yield_and_wait(tmp_path: Path, schema:
 
 
 async def test_mcp_call_correlation_and_meta(tmp_path: Path) -> None:
+    """The MCP call's runtime events, its correlation id and ``meta``; its end records the
+    server's answer as Codex does (``{"result": {"Ok": ...}}``, status completed): with
+    ``completed`` passing its two arguments to ``_end`` swapped, the bundle held the status
+    as the payload and a coerced "failed", and this test passed (mutation audit mut40)."""
     args = {"text": "hi from mcp ✓"}
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         loop = Loop(turn)
@@ -221,6 +225,10 @@ async def test_mcp_call_correlation_and_meta(tmp_path: Path) -> None:
     assert started["summary"]["label"] == "mcp__demo.echo"
     correlation = of_type(bundle, "mcp_tool_call_correlation_assigned")[0]
     assert (correlation["thread_id"], correlation["codex_turn_id"]) == (None, None)
+    ended = of_type(bundle, "tool_call_runtime_ended")[0]["payload"]
+    assert ended["status"] == "completed"
+    answer = {"content": [{"type": "text", "text": "echo: hi"}], "isError": False}
+    assert payload(bundle, ended["runtime_payload"]) == {"result": {"Ok": answer}}
     state = check_bundle(bundle, tmp_path)
     call = state["tool_calls"]["call_mcp"]
     assert call["kind"] == {"type": "mcp", "server": "demo", "tool": "echo"}
