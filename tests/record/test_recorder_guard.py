@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
+from rollout_trace_sdk.record.tools import ToolCall
 
 from .recorder_support import bundle_in, check_bundle, loss_report, of_type, user_message
 
@@ -453,3 +454,12 @@ def test_a_guard_keeps_positional_only_and_double_underscore_parameters() -> Non
         assert guard(object(), 1) == method(object(), 1)
         with pytest.warns(RecorderWarning, match=rf"object\.{method.__name__} failed"):
             assert guard(object(), -1) is None
+
+
+def test_the_methods_that_guard_themselves_are_not_wrapped_again() -> None:
+    """``Turn.tool_call`` and ``ToolCall.completed`` guard their bodies inline (every tool call
+    makes both): the class guard must leave them as written. Wrapped again, they still
+    behave, and cost a wrapper frame each call for nothing; no test saw it when
+    ``guards_itself`` marked nothing (mutation audit mut40)."""
+    for cls, name, module in ((Turn, "tool_call", "turns.py"), (ToolCall, "completed", "tools.py")):
+        assert vars(cls)[name].__code__.co_filename.endswith(module), name
