@@ -76,6 +76,15 @@ def test_turn_bodies_follow_codex() -> None:
     _assert_like_codex(protocol.shutdown_complete(), {"type": "shutdown_complete"})
 
 
+def test_a_failed_turns_task_complete_carries_its_error_as_codex_writes_it() -> None:
+    """A failed turn's ``task_complete`` says why (``{"error": {"message": ...}}``, as in the
+    corpus's failed turns); a completed one has no ``error``. The key-order check above
+    passes on a body without the key: with the error left out no test failed (mutation
+    audit mut40)."""
+    assert protocol.task_complete("t", None, "boom", 1, 2)["error"] == {"message": "boom"}
+    assert "error" not in protocol.task_complete("t", "hi", None, 1, 2)
+
+
 def test_thread_bodies_follow_codex() -> None:
     configured = protocol.session_configured(
         session_id="s",
