@@ -78,6 +78,8 @@ def test_many_private_key_headers_without_an_end_line_take_linear_time() -> None
         ("Authorization: Bearer abc12", False),
         ("authorization=hunter2", True),  # no scheme: it must look like a secret
         ("authorization=api_key", False),  # a name in code, not a secret
+        ("authorization=ab1", True),  # three characters are enough (mut40: four passed)
+        ("authorization=a1", False),  # two are not
     ],
 )
 def test_an_authorization_value_is_a_secret_by_its_scheme_or_its_look(
