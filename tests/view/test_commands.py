@@ -182,3 +182,14 @@ def test_the_lenient_hint_on_codexs_refused_bundles() -> None:
         if ("--lenient shows the rest" in err) != got_past:
             wrong.append(f"{bundle.parent.name}: {first}")
     assert not wrong
+
+
+def test_a_page_that_cannot_be_written_says_why(demo_bundle: Path, tmp_path: Path) -> None:
+    """``view -o`` into a directory that is not there fails with 1 and says why on standard
+    error, naming the path: with that message dropped the command failed silently and no
+    test saw it (mutation audit mut40)."""
+    page = tmp_path / "missing" / "page.html"
+    code, out, err = _run("view", demo_bundle, "-o", page)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"rollout-trace view: cannot write {page}: "), err
+    assert "No such file or directory" in err
