@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 
-from .recorder_support import bundle_in, check_bundle, events, loss_report
+from .recorder_support import bundle_in, check_bundle, events, loss_report, of_type
 
 pytestmark = pytest.mark.anyio
 
@@ -290,3 +290,50 @@ async def test_no_call_starts_on_a_cell_after_its_end(tmp_path: Path, schema: in
     state = check_bundle(bundle, tmp_path)
     assert list(state["tool_calls"]) == ["cell"]
     assert state["code_cells"]["code_cell:cell"]["nested_tool_call_ids"] == []
+
+
+async def test_a_wait_still_running_collects_the_cell_when_another_wait_ended_first(
+    tmp_path: Path,
+) -> None:
+    """Two waits on one yielded cell: the first gives up (it ends before the cell), the
+    second is still running when the cell ends and collects it (schema 3 writes its
+    ``code_cell_wait_target_resolved``). The runtime forgets the first wait only: with the
+    whole cell's list of waits dropped when one of several closed, the second was never
+    resolved, and no test saw it (mutation audit mut40)."""
+    history = _History()
+    async with open_rollout(tmp_path, schema_version=3) as rollout, rollout.root.turn() as turn:
+        history.user(turn, "start the cell")
+        started = {"type": "custom_tool_call", "call_id": "cell", "name": "exec"}
+        await history.infer(turn, {**started, "input": SOURCE})
+        async with turn.tool_call("cell", "exec", input=SOURCE) as tool:
+            cell = tool.code_cell("1", SOURCE)
+            cell.yielded()
+            output = {"type": "custom_tool_call_output", "call_id": "cell", "output": "running"}
+            history.items.append(tool.completed(output))
+        arguments = {"cell_id": "1", "yield_time_ms": 10}
+        await history.infer(
+            turn,
+            *(
+                {
+                    "type": "function_call",
+                    "name": "wait",
+                    "arguments": json.dumps(arguments),
+                    "call_id": call_id,
+                }
+                for call_id in ("wait-a", "wait-b")
+            ),
+        )
+        async with (
+            turn.tool_call("wait-a", "wait", arguments=arguments) as first,
+            turn.tool_call("wait-b", "wait", arguments=arguments) as second,
+        ):
+            output = {"type": "function_call_output", "call_id": "wait-a", "output": "running"}
+            history.items.append(first.completed(output))
+            cell.finished([{"type": "input_text", "text": "done"}])
+            output = {"type": "function_call_output", "call_id": "wait-b", "output": "done"}
+            history.items.append(second.completed(output))
+        await history.infer(turn, _message("Waited."))
+    bundle = bundle_in(tmp_path)
+    resolved = of_type(bundle, "code_cell_wait_target_resolved")
+    assert [e["payload"]["tool_call_id"] for e in resolved] == ["wait-b"]
+    check_bundle(bundle, tmp_path)
