@@ -396,6 +396,41 @@ async def test_a_history_holding_only_the_last_calls(
 
 
 @pytest.mark.parametrize("schema", [2, 3])
+async def test_an_item_id_tells_same_id_calls_with_the_same_arguments_apart(
+    schema: int, tmp_path: Path
+) -> None:
+    """Two responses ask ``call_0`` for Rome, their items with ids ``fc_1`` and ``fc_2``; a
+    window then resends only the second exchange. Only the item id tells which call the
+    resent call is: it is ``call_0#2``'s item, not a second item of ``call_0``. With the id
+    not consulted, no test failed (mutation audit mut40)."""
+    with _renamed():
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            user = turn.accept(user_message("weather"))
+            kept: list[Any] = []
+            for n in (1, 2):
+                call = {**weather_call("call_0", "Rome"), "id": f"fc_{n}"}
+                async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+                    inference.completed(output_items=[call])
+                output = {**weather_output("call_0", "Rome"), "output": f"Rome {n}"}
+                async with turn.tool_call(
+                    "call_0", "get_weather", arguments=call["arguments"]
+                ) as tool:
+                    tool.completed(output)
+                kept = [dict(call), dict(output)]  # the loop's own dicts, the last exchange only
+            async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+                inference.completed(output_items=[answer_message("done")])
+    state = check_bundle(bundle_in(tmp_path))
+    calls = {
+        tool["model_visible_call_id"]: len(tool["model_visible_call_item_ids"])
+        for tool in state["tool_calls"].values()
+    }
+    assert calls == {"call_0": 1, "call_0#2": 1}
+
+
+@pytest.mark.parametrize("schema", [2, 3])
 @pytest.mark.parametrize(
     "case",
     [
