@@ -30,6 +30,11 @@ _WORKERS_FROM: Final = 256
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if getattr(args, "more", None):
+        if args.latest:
+            print("rollout-trace validate: --latest takes one traces root", file=err)
+            return 2
+        return _validate_named([args.bundle, *args.more], out, err, args.jobs or 0)
     path = Path(args.bundle)
     if path.is_dir() and not looks_like_bundle(path):  # `sources.resolve` let a root through
         return _validate_root(path, out, err, args.jobs or 0)
@@ -61,12 +66,34 @@ def _notes(report: Report, err: TextIO) -> None:
         print(visible(f"note: {note}"), file=err)
 
 
+def _validate_named(sources: list[str], out: TextIO, err: TextIO, jobs: int) -> int:
+    """Several bundles or roots named (a shell's ``traces/trace-*``): every bundle among
+    them, a root's in name order, each once, checked and counted as a root's are. The first
+    was resolved by the command line; the others are resolved here the same way."""
+    from .sources import resolve
+
+    bundles: list[Path] = []
+    seen: set[Path] = set()
+    for source in sources:
+        path = Path(resolve(source, "validate", needs_bundle=True, takes_root=True))
+        for bundle in [path] if looks_like_bundle(path) else bundle_dirs(path):
+            if bundle not in seen:
+                seen.add(bundle)
+                bundles.append(bundle)
+    return _validate_bundles(bundles, "", out, err, jobs)
+
+
 def _validate_root(root: Path, out: TextIO, err: TextIO, jobs: int) -> int:
     """Each bundle directly under ``root``, in name order: a damaged one is one line on
     ``out`` (its path, how many problems, the first), then the count of good ones. With
     ``jobs`` above 1, workers check them (:mod:`._cli_validate_jobs`) and the lines come out
     in the same order, the same bytes."""
-    bundles = bundle_dirs(root)
+    return _validate_bundles(bundle_dirs(root), f" under {visible(str(root))}", out, err, jobs)
+
+
+def _validate_bundles(bundles: list[Path], where: str, out: TextIO, err: TextIO, jobs: int) -> int:
+    """:func:`_validate_root`'s work on ``bundles``; ``where`` ends its count lines
+    (`` under ROOT``, or nothing for bundles named one by one)."""
     if jobs == 0:  # every CPU, for a root worth starting workers for
         jobs = (os.cpu_count() or 1) if len(bundles) >= _WORKERS_FROM else 1
     verdicts: Generator[Verdict, None, None]
@@ -84,11 +111,10 @@ def _validate_root(root: Path, out: TextIO, err: TextIO, jobs: int) -> int:
         verdicts.close()
     bad = sum(kind is not None for kind in kinds)
     total = len(bundles)
-    shown = visible(str(root))
-    print(f"{total - bad} of {total} bundle{'' if total == 1 else 's'} OK under {shown}", file=out)
+    print(f"{total - bad} of {total} bundle{'' if total == 1 else 's'} OK{where}", file=out)
     if bad:
         print(
-            f"{bad} bundle{'' if bad == 1 else 's'} not OK under {shown}: "
+            f"{bad} bundle{'' if bad == 1 else 's'} not OK{where}: "
             + "; ".join(_counts(kinds))
             + "; rollout-trace validate BUNDLE lists all of one's problems",
             file=err,

@@ -100,6 +100,13 @@ def _add_validate(commands: _Commands) -> None:
         help="bundle directory, or a traces root: each bundle in it (one line per damaged one)",
     )
     validate.add_argument(
+        "more",
+        nargs="*",
+        metavar="BUNDLE_OR_ROOT",
+        help="more bundles or roots (a shell's traces/trace-*): every bundle named, one line "
+        "per damaged one",
+    )
+    validate.add_argument(
         "--jobs",
         type=_jobs,
         metavar="N",
