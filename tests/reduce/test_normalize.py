@@ -10,6 +10,7 @@ import pytest
 
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.model import state as st
+from rollout_trace_sdk.reduce.canonical import content_sha256, parse_text_keeping_numbers
 from rollout_trace_sdk.reduce.errors import ReduceError
 from rollout_trace_sdk.reduce.normalize import json_summary, normalize_items, normalize_one
 
@@ -447,3 +448,31 @@ def test_a_reasoning_items_encrypted_content_is_a_string_or_null(
     assert bundle.reduce_error().message == (
         "reasoning item in payload raw_payload:1 had non-string encrypted_content"
     )
+
+
+@pytest.mark.parametrize("number", ["1.50", "1e2", "0.1000000000000000055511151231257827"])
+def test_a_content_parts_hash_reads_its_numbers_as_the_payload_spells_them(
+    tmp_path: Path, number: str
+) -> None:
+    """A content element holding a float is hashed from the payload's own number text, as
+    Codex's serde_json keeps it, not from the float Python parsed (``1.50`` is not ``1.5``).
+    Nothing failed when the hash took the parsed element (mutation audit, mut41)."""
+    bundle = Scenario(tmp_path / "b", schema=3)
+    bundle.begin()
+    image = {"type": "input_image", "image_url": "data:,x", "weight": "NUMBER"}
+    text = orjson.dumps(request(message("user", "hi", "u1"), _user(image))).decode()
+    ref = bundle.raw_payload("inference_request", text.replace('"NUMBER"', number))
+    prompt = bundle.payload("prepared_prompt", {})
+    bundle.event(
+        ev.InferenceStartedV3("inf-1", ROOT, TURN, MODEL, PROVIDER, ref, prompt),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.complete("inf-1", response(message("assistant", "ok", "a1")), response_id="r1")
+    bundle.end_turn()
+    bundle.finish()
+    state = bundle.reduce()  # the hash Codex writes, when Codex is here
+    parts = state["conversation_items"]["conversation_item:2"]["body"]["parts"]
+    spelled = parse_text_keeping_numbers(orjson.dumps(image).decode().replace('"NUMBER"', number))
+    assert parts[0]["content_sha256"] == content_sha256(spelled)
+    assert parts[0]["content_sha256"] != content_sha256(orjson.loads(orjson.dumps(spelled)))
