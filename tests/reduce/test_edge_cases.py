@@ -351,6 +351,28 @@ def test_activity_thread_ids_are_uuids_in_canonical_form(bundle: Scenario) -> No
             "01a20c59-0000-7000-8000-00000000000",
             "invalid group length in group 4: expected 12, found 11",
         ),
+        # braced and urn forms: a position counts the prefix, and the uuid crate measures the
+        # last group to the text's end, `}` or `urn:uuid:` included (no test had either, mut41)
+        (
+            "{x}",
+            "invalid character: expected an optional prefix of `urn:uuid:` followed by "
+            "[0-9a-fA-F-], found `x` at 2",
+        ),
+        (
+            "urn:uuid:x",
+            "invalid character: expected an optional prefix of `urn:uuid:` followed by "
+            "[0-9a-fA-F-], found `x` at 10",
+        ),
+        (
+            "{01a20c59-0000-7000-8000-00000000000}",
+            "invalid group length in group 4: expected 12, found 13",
+        ),
+        (
+            "urn:uuid:01a20c59-0000-7000-8000-00000000000",
+            "invalid group length in group 4: expected 12, found 20",
+        ),
+        ("{01a20c59-0000-7000-8000-}", "invalid group length in group 4: expected 12, found 2"),
+        ("{01a20c59-0000-7000-80000-}", "invalid group length in group 3: expected 4, found 5"),
     ],
 )
 def test_activity_thread_id_errors(bundle: Scenario, value: str, message: str) -> None:

@@ -135,9 +135,14 @@ def uuid_error(text: str) -> str | None:
         return f"invalid length: expected length 32 for simple format, found {len(body)}"
     if hyphens != 4:
         return f"invalid group count: expected 5, found {hyphens + 1}"
+    start = 0
     for number, (group, wanted) in enumerate(zip(groups, _GROUPS, strict=True)):
         if len(group) != wanted:
-            return f"invalid group length in group {number}: expected {wanted}, found {len(group)}"
+            # the uuid crate measures the last group to the end of the whole text, a braced
+            # id's `}` and a urn's prefix counted in (`{…-` + 11 digits + `}`: found 13)
+            found = len(text) - start if number == len(_GROUPS) - 1 else len(group)
+            return f"invalid group length in group {number}: expected {wanted}, found {found}"
+        start += len(group) + 1
     return "invalid UUID"
 
 
