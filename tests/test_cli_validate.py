@@ -581,3 +581,18 @@ def test_a_manifest_giving_a_key_twice_is_named_in_codex_words(tmp_path: Path, s
     assert code == 1
     problems = [line for line in out.splitlines() if line.startswith(str(bundle))]
     assert problems == [f"{manifest}: read {manifest}: {cause}"], out
+
+
+def test_one_payload_id_cited_at_two_paths_is_a_problem(tmp_path: Path) -> None:
+    """A payload id one line cites at one path and a later line at another names two files
+    for one payload: validate says so, naming both lines' paths. Dropping the check left
+    every test green (mutation audit, mut41)."""
+    bundle = make_bundle(tmp_path)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    assert b'"raw_payload_id":"raw_payload:2","kind":{"type":"protocol_event"}' in lines[2]
+    lines[2] = lines[2].replace(b'"raw_payload:2"', b'"raw_payload:1"')
+    log.write_bytes(b"".join(lines))
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    assert "raw_payload:1 names 'payloads/2.json', but line 2 named 'payloads/1.json'" in out, out
