@@ -463,3 +463,25 @@ async def test_an_item_is_recorded_alike_whatever_mapping_holds_it(
     bundle = bundle_in(tmp_path / "other")
     assert normalised_lines(bundle) == normalised_lines(bundle_in(tmp_path / "dict"))
     check_bundle(bundle)
+
+
+async def test_a_bare_string_accepted_beside_an_item_loses_only_itself(
+    tmp_path: Path, schema: int
+) -> None:
+    """An item that is no object (a bare string, a number) has no id to read: it is left out
+    with its own warning, and the item accepted beside it is recorded. Reading an id from any
+    value failed the whole accept (``'str' object has no attribute 'get'``), its neighbour's
+    acceptance with it; no test told (mutation audit, mut41)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            back = turn.accept(USER, "a user message as a bare string", 7)
+            async with turn.inference({**BASE, "input": back}) as inference:
+                inference.completed(output_items=[ANSWER])
+    said = [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)]
+    assert not [s for s in said if "failed" in s], said
+    assert any("history items that are not objects" in s for s in said), said
+    assert isinstance(back[0].get("id"), str)
+    state = check_bundle(bundle_in(tmp_path), tmp_path)
+    texts = json.dumps(state["conversation_items"])
+    assert "hello" in texts  # USER's text
