@@ -35,6 +35,7 @@ import attrs
 
 from ..reduce.liveness import log_is_written
 from ..view.capture import recording_status
+from ..view.error_texts import put_error_texts
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text, refusal
@@ -239,7 +240,7 @@ def _write_tables(
     is written, a batch at a time, not all held at once."""
     state, notes, error = reduced
     if not source.state_file:  # a state file's were put in as it was read (view.load)
-        _put_error_texts(root, state)
+        put_error_texts(root, state)
     tables = build_rows(state, source=source.url, lenient=error is not None, notes=notes)
     reader = None
     if options.payload_text and tables["raw_payloads"] and not source.state_file:
@@ -262,24 +263,6 @@ def _write_tables(
         if reader is not None:
             reader.close()
     return rows
-
-
-def _put_error_texts(root: Path, state: Any) -> None:
-    """Put in ``state`` the error texts Codex's state does not keep, as ``show`` reads them
-    (the ``error_text`` columns): the log's, read in one pass and only when a call, request
-    or turn ended badly, and each failed tool call's raw result (one payload at a time).
-    Bounded as ``load_state`` bounds them: the first ``item_text.MOST_TEXTS`` of each kind,
-    each cut as the columns keep it (every failed tool's text was kept whole: 3,000 tools
-    failing with 50 KB errors held 300 MB more than ``show`` of the same bundle)."""
-    from ..view.payloads import failed_tool_errors
-    from ..view.turn_errors import annotate_logged_errors
-
-    annotate_logged_errors(state, root)
-    tools = state.get("tool_calls")
-    if not isinstance(tools, dict):
-        return
-    for ident, text in failed_tool_errors(root, state).items():
-        tools[ident]["error_text"] = text
 
 
 def _no_body(ref: Any) -> str:

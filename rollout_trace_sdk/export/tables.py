@@ -17,7 +17,8 @@ from typing import Any, Final
 
 from ..reduce.failures import FAILED_STATUSES
 from ..view.capture import capture_notes, cut_status, not_whole, unavailable_ids
-from ..view.item_text import add_delivered, cut, delivers, failed_tool_text, first_line
+from ..view.error_texts import logged_error, tool_error
+from ..view.item_text import add_delivered, delivers, first_line
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 
 _Obj = Mapping[str, Any]
@@ -64,7 +65,7 @@ def build_rows(
         "turns": [_turn(keys, t) for t in _map(state, "codex_turns").values()],
         "conversation_items": [_item(keys, i, cut) for i in items.values()],
         "inference_calls": [_inference(keys, c) for c in _map(state, "inference_calls").values()],
-        "tool_calls": [_tool(keys, t, _tool_error(state, t, cut_notes)) for t in tools.values()],
+        "tool_calls": [_tool(keys, t, tool_error(state, t, cut_notes)) for t in tools.values()],
         "terminal_operations": [
             _terminal(keys, op, tools) for op in _map(state, "terminal_operations").values()
         ],
@@ -171,22 +172,6 @@ def _window(execution: Any) -> Row:
     }
 
 
-def _ended_badly(obj: _Obj) -> bool:
-    return _obj(obj.get("execution")).get("status") in FAILED_STATUSES
-
-
-def _error_text(obj: _Obj) -> str | None:
-    """The ``error_text`` the exporter put in a call, request or turn that ended badly (from
-    the log: ``view.turn_errors.annotate_logged_errors``), cut as the viewer cuts it."""
-    text = obj.get("error_text")
-    return cut(text) if isinstance(text, str) and text and _ended_badly(obj) else None
-
-
-def _tool_error(state: _Obj, tool: _Obj, notes: Mapping[str, str]) -> str | None:
-    """A tool call that ended badly: its error as ``show`` prints it (``--full``)."""
-    return failed_tool_text(state, tool, notes) if _ended_badly(tool) else None
-
-
 def _rollout(
     keys: Row,
     state: _Obj,
@@ -270,7 +255,7 @@ def _turn(keys: Row, t: _Obj) -> Row:
         **_strs_of(t, "codex_turn_id", "thread_id"),
         **_window(t.get("execution")),
         "input_items": len(_strs(t.get("input_item_ids"))),
-        "error_text": _error_text(t),
+        "error_text": logged_error(t),
     }
 
 
@@ -382,7 +367,7 @@ def _inference(keys: Row, c: _Obj) -> Row:
         **_strs_of(
             c, "raw_request_payload_id", "prepared_prompt_payload_id", "raw_response_payload_id"
         ),
-        "error_text": _error_text(c),
+        "error_text": logged_error(c),
     }
 
 
@@ -503,7 +488,7 @@ def _compaction_request(keys: Row, r: _Obj, compactions: dict[str, _Obj]) -> Row
         **_strs_of(r, "model", "provider_name"),
         "installed_at": _int(compaction.get("installed_at_unix_ms")),
         **_strs_of(r, "raw_request_payload_id", "raw_response_payload_id"),
-        "error_text": _error_text(r),
+        "error_text": logged_error(r),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -18,13 +19,18 @@ import attrs
 from ..reduce.failures import FAILED_STATUSES, bundle_for
 from .capture import capture_notes
 from .item_text import cut, failed_tool_text
-from .payloads import failed_tool_errors
-from .turn_errors import annotate_logged_errors
 
 if TYPE_CHECKING:
     from ..model.state import RolloutTrace
 
-__all__ = ["ErrorTexts", "error_texts"]
+__all__ = [
+    "ErrorTexts",
+    "ended_badly",
+    "error_texts",
+    "logged_error",
+    "put_error_texts",
+    "tool_error",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -69,16 +75,13 @@ def error_texts(bundle: str | os.PathLike[str], trace: RolloutTrace | None = Non
     if root is None:
         raise ReduceError(f"{os.fspath(bundle)}: not a bundle directory or a state.json in one")
     state: dict[str, Any] = (reduce_bundle(root) if trace is None else trace).to_json()
-    annotate_logged_errors(state, root)
-    tools = state["tool_calls"]
-    for ident, text in failed_tool_errors(root, state).items():
-        tools[ident]["error_text"] = text
+    put_error_texts(root, state)
     notes = capture_notes(state)
-    tool_texts: dict[str, str] = {}
-    for ident, tool in tools.items():
-        why = failed_tool_text(state, tool, notes) if _ended_badly(tool) else None
-        if why:
-            tool_texts[ident] = why
+    tool_texts = {
+        ident: why
+        for ident, tool in state["tool_calls"].items()
+        if (why := tool_error(state, tool, notes))
+    }
     return ErrorTexts(
         tool_calls=tool_texts,
         inference_calls=_logged(state["inference_calls"]),
@@ -87,14 +90,48 @@ def error_texts(bundle: str | os.PathLike[str], trace: RolloutTrace | None = Non
     )
 
 
-def _ended_badly(obj: Mapping[str, Any]) -> bool:
-    return obj["execution"]["status"] in FAILED_STATUSES
+def put_error_texts(root: Path, state: Any) -> None:
+    """Put in ``state`` the error texts Codex's state does not keep, as ``show`` reads them
+    (the export's ``error_text`` columns, :func:`error_texts`): the log's, read in one pass and
+    only when a call, request or turn ended badly, and each failed tool call's raw result
+    (one payload at a time). Bounded as ``load_state`` bounds them: the first
+    ``item_text.MOST_TEXTS`` of each kind, each cut as the columns keep it (every failed
+    tool's text was kept whole: 3,000 tools failing with 50 KB errors held 300 MB more than
+    ``show`` of the same bundle).
+
+    Args:
+        root: the bundle directory.
+        state: its reduced state as JSON values, changed in place.
+    """
+    from .payloads import failed_tool_errors  # here: they open the bundle's log and payloads
+    from .turn_errors import annotate_logged_errors
+
+    annotate_logged_errors(state, root)
+    tools = state.get("tool_calls")
+    if not isinstance(tools, dict):
+        return
+    for ident, text in failed_tool_errors(root, state).items():
+        tools[ident]["error_text"] = text
+
+
+def ended_badly(obj: Mapping[str, Any]) -> bool:
+    """Whether a call, request or turn ended failed, cancelled or aborted."""
+    execution = obj.get("execution")
+    return isinstance(execution, Mapping) and execution.get("status") in FAILED_STATUSES
+
+
+def logged_error(obj: Mapping[str, Any]) -> str | None:
+    """The ``error_text`` :func:`put_error_texts` gave a call, request or turn that ended
+    badly, cut as the viewer cuts it; ``None`` for one that did not, or has none."""
+    text = obj.get("error_text")
+    return cut(text) if isinstance(text, str) and text and ended_badly(obj) else None
+
+
+def tool_error(state: Any, tool: Mapping[str, Any], notes: Mapping[str, str]) -> str | None:
+    """A tool call that ended badly: its error as ``show`` prints it (``--full``)."""
+    return failed_tool_text(state, tool, notes) if ended_badly(tool) else None
 
 
 def _logged(objects: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """The ``error_text`` the log gave each object that ended badly, cut as the export cuts it."""
-    return {
-        ident: cut(obj["error_text"])
-        for ident, obj in objects.items()
-        if _ended_badly(obj) and isinstance(obj.get("error_text"), str) and obj["error_text"]
-    }
+    """Each object's :func:`logged_error`, by id, where it has one."""
+    return {ident: text for ident, obj in objects.items() if (text := logged_error(obj))}
