@@ -157,6 +157,12 @@ def _request_with(
         )
     else:
         ref = bundle.raw_payload("inference_request", text)
+    _answered(bundle, ref)
+
+
+def _answered(bundle: Scenario, ref: ev.RawPayloadRef) -> None:
+    """One inference sending the request ``ref``, answered ``ok``, then the turn and the
+    rollout end."""
     prompt = bundle.payload("prepared_prompt", {})
     bundle.event(
         ev.InferenceStartedV3("inf-1", ROOT, TURN, MODEL, PROVIDER, ref, prompt),
@@ -461,16 +467,7 @@ def test_a_content_parts_hash_reads_its_numbers_as_the_payload_spells_them(
     bundle.begin()
     image = {"type": "input_image", "image_url": "data:,x", "weight": "NUMBER"}
     text = orjson.dumps(request(message("user", "hi", "u1"), _user(image))).decode()
-    ref = bundle.raw_payload("inference_request", text.replace('"NUMBER"', number))
-    prompt = bundle.payload("prepared_prompt", {})
-    bundle.event(
-        ev.InferenceStartedV3("inf-1", ROOT, TURN, MODEL, PROVIDER, ref, prompt),
-        thread=ROOT,
-        turn=TURN,
-    )
-    bundle.complete("inf-1", response(message("assistant", "ok", "a1")), response_id="r1")
-    bundle.end_turn()
-    bundle.finish()
+    _answered(bundle, bundle.raw_payload("inference_request", text.replace('"NUMBER"', number)))
     state = bundle.reduce()  # the hash Codex writes, when Codex is here
     parts = state["conversation_items"]["conversation_item:2"]["body"]["parts"]
     spelled = parse_text_keeping_numbers(orjson.dumps(image).decode().replace('"NUMBER"', number))
