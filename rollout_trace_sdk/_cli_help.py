@@ -21,6 +21,7 @@ __all__ = ["EXAMPLES", "Formatter", "Parser", "add_examples", "columns"]
 EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "demo": (
         "rollout-trace demo --out traces            # a bundle under traces/",
+        "rollout-trace demo --out traces --fail-every 4  # with failures",
         "rollout-trace demo --out traces --scale 3  # three episodes: bigger",
     ),
     "ls": (

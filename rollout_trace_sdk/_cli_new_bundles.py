@@ -64,6 +64,8 @@ def cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.scale < 1:
         raise _UsageError("--scale must be at least 1")
+    if args.fail_every < 0:
+        raise _UsageError("--fail-every must be 0 (nothing fails) or more")
     if not args.out:
         raise _UsageError("--out needs a directory")
     from .sources import looks_like_bundle
@@ -77,7 +79,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     try:
         with _recorder_warnings_to(err):
-            bundle = demo.run_demo(Path(args.out), args.scale)
+            bundle = demo.run_demo(Path(args.out), args.scale, args.fail_every)
     except OSError as exc:
         why = exc.strerror or exc
         print(visible(f"rollout-trace demo: cannot write under {args.out}: {why}"), file=err)

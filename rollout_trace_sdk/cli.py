@@ -192,6 +192,14 @@ def _add_demo(commands: _Commands) -> None:
         metavar="N",
         help="episodes (default 1), each with its helper agent: the bundle grows with N",
     )
+    demo.add_argument(
+        "--fail-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fail every Nth tool call (the model reads the error) and every Nth model request "
+        "(retried), to see what failures look like; default 0: nothing fails",
+    )
 
 
 def _add_ls(commands: _Commands) -> None:

@@ -334,6 +334,23 @@ def test_demo_rejects_a_zero_scale(tmp_path: Path) -> None:
     assert run("demo", "--out", tmp_path, "--scale", "0")[0] == 2
 
 
+def test_demo_rejects_a_negative_fail_every(tmp_path: Path) -> None:
+    code, _, err = run("demo", "--out", tmp_path / "t", "--fail-every", "-1")
+    assert code == 2 and "--fail-every must be 0" in err
+    assert not (tmp_path / "t").exists()
+
+
+def test_demo_fail_every_says_what_failed(tmp_path: Path) -> None:
+    """`demo --fail-every 2` records a rollout whose `summary` counts the failures."""
+    code, out, err = run("demo", "--out", tmp_path / "t", "--fail-every", "2")
+    assert code == 0, err
+    bundle = out.splitlines()[0]
+    code, out, err = run("summary", bundle, "--json")
+    assert code == 0, err
+    # cat, ping (fails), sum, spawn (fails: no helper), wait, close (fails)
+    assert orjson.loads(out)["totals"]["tool_calls"]["by_status"] == {"completed": 3, "failed": 3}
+
+
 def test_lenient_reduce_skips_an_event_whose_handler_payload_is_missing(tmp_path: Path) -> None:
     bundle = make_bundle(tmp_path)
     (bundle / "payloads" / "1.json").unlink()  # thread metadata, read by thread_started

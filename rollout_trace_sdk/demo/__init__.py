@@ -5,6 +5,12 @@ terminal session and talked to through write_stdin, one-shot shell commands, a s
 does its own tool call and reports back, reasoning items, and a compaction per episode. Every
 request resends the whole history, as real loops do, so ``scale=N`` (N episodes) grows the
 bundle the way a long rollout would.
+
+``fail_every=N`` makes things go wrong the way they do in real runs, so that what a failure
+looks like (in ``show``, the viewer, ``error_texts``, the exports) can be seen without one:
+every Nth tool call fails without running (the model reads the error as the call's output, and
+the steps that needed it fail in turn), and every Nth model request fails once with a provider
+error before the loop retries it.
 """
 
 from __future__ import annotations
@@ -41,12 +47,40 @@ def _user(text: str) -> dict[str, Any]:
     return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
 
 
+class _Failures:
+    """Which tool calls and model requests fail (``fail_every``), counted over the whole run:
+    the root agent's and its helpers' alike, so ``N`` means the same in every episode."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.tool_calls = 0
+        self.requests = 0
+
+    def tool_call(self) -> None:
+        """Raise for every Nth tool call, before the tool runs."""
+        self.tool_calls += 1
+        if self.every and self.tool_calls % self.every == 0:
+            raise RuntimeError(
+                f"injected failure (demo --fail-every {self.every}): the tool did not run"
+            )
+
+    def request(self) -> str | None:
+        """The provider's error for every Nth request (its retry is not counted), else None."""
+        if not self.every:
+            return None
+        self.requests += 1
+        if self.requests % self.every:
+            return None
+        return f"HTTP 503: demo provider overloaded (demo --fail-every {self.every})"
+
+
 class _Agent:
     """One agent's loop: ask the model, run the tools it calls, until it answers."""
 
-    def __init__(self, thread: AgentThread, terminals: Terminals) -> None:
+    def __init__(self, thread: AgentThread, terminals: Terminals, failures: _Failures) -> None:
         self.thread = thread
         self.terminals = terminals
+        self.failures = failures
         self.history: list[Any] = [_developer(INSTRUCTIONS)]
         self.task_group: anyio.abc.TaskGroup | None = None
         self.results: dict[str, Any] = {}
@@ -60,6 +94,11 @@ class _Agent:
             if compact_before_answer and model.remaining == 1:
                 await self.compact(turn)
             request = {"model": MODEL, "input": list(self.history), "tools": TOOLS, "stream": True}
+            error = self.failures.request()
+            if error is not None:  # the provider refused this attempt: the loop sends it again
+                async with turn.inference(request) as call:
+                    await anyio.sleep(0)
+                    call.failed(error)
             async with turn.inference(request) as call:
                 await anyio.sleep(0)  # where a real loop awaits the provider
                 response = model.respond(request, last_output)
@@ -79,12 +118,18 @@ class _Agent:
         async with turn.tool_call(
             item["call_id"], name, arguments=arguments, namespace=item.get("namespace")
         ) as tool:
+            failed = False
             try:
+                self.failures.tool_call()
                 text = await self.run_tool(turn, tool, name, json.loads(arguments))
-            except Exception as exc:  # the model sees tool errors as output
+            except Exception as exc:  # the model sees tool errors as output; the call failed
                 text = f"tool error: {exc}"
+                failed = True
             output = {"type": "function_call_output", "call_id": item["call_id"], "output": text}
-            tool.completed(output)
+            if failed:
+                tool.failed(output_item=output)
+            else:
+                tool.completed(output)
         self.history.append(output)
         if name == "wait_agent":
             for delivery in self.results.pop("deliveries", []):
@@ -115,7 +160,7 @@ class _Agent:
     async def _run_child(
         self, child: AgentThread, message: str, episode: int, done: anyio.Event
     ) -> None:
-        helper = _Agent(child, self.terminals)
+        helper = _Agent(child, self.terminals, self.failures)
         parent_path = child.parent.agent_path if child.parent else "/root"
         async with child:
             async with child.turn() as turn:
@@ -150,10 +195,10 @@ class _Agent:
         self.history = [self.history[0], *replacement]
 
 
-async def _run(out: Path, scale: int) -> Path:
+async def _run(out: Path, scale: int, fail_every: int) -> Path:
     terminals = Terminals()
     async with open_rollout(out, model=MODEL, provider_name=PROVIDER) as rollout:
-        agent = _Agent(rollout.root, terminals)
+        agent = _Agent(rollout.root, terminals, _Failures(fail_every))
         try:
             for episode in range(scale):
                 async with rollout.root.turn() as turn, anyio.create_task_group() as tg:
@@ -178,9 +223,19 @@ def bundle_summary(bundle: Path) -> dict[str, int]:
     return {"events": log.count(b"\n"), "payloads": len(payloads), "bytes": size}
 
 
-def run_demo(out: Path, scale: int = 1) -> Path:
-    """Run the demo agent ``scale`` times into one bundle under ``out`` and return its path."""
+def run_demo(out: Path, scale: int = 1, fail_every: int = 0) -> Path:
+    """Run the demo agent ``scale`` times into one bundle under ``out`` and return its path.
+
+    Args:
+        out: the traces root (made private if missing).
+        scale: episodes, each with its helper agent.
+        fail_every: 0 for a run where nothing fails; N to fail every Nth tool call and every
+            Nth model request (once: the loop retries it), as the module docstring says.
+
+    Returns:
+        The bundle's directory.
+    """
     out = Path(out)
     make_private_dirs(out)  # here, not by the recorder: a root it cannot make is said at once
-    bundle: Path = anyio.run(_run, out, max(1, int(scale)))
+    bundle: Path = anyio.run(_run, out, max(1, int(scale)), max(0, int(fail_every)))
     return bundle

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rollout_trace_sdk import error_texts
 from rollout_trace_sdk.demo import bundle_summary, run_demo
 
 from .recorder_support import check_bundle, recorded_whole, types
@@ -83,6 +84,48 @@ def test_demo_scale_repeats_the_work(tmp_path: Path) -> None:
     assert len(state["threads"]) == 4
     assert len(state["compactions"]) == 3
     assert len(state["codex_turns"]) == 6
+
+
+@pytest.mark.parametrize("schema", ["2", "3"])
+def test_demo_fail_every_fails_tools_and_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schema: str
+) -> None:
+    """``fail_every=3``: every third tool call fails without running (the model reads the
+    error, and the steps that needed the tool fail in turn), every third request fails once and
+    is sent again; the rollout still completes, both Codex versions reduce it as we do, and
+    ``error_texts`` says why each failed."""
+    monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", schema)
+    bundle = run_demo(tmp_path / "traces", fail_every=3)
+    state = check_bundle(bundle, tmp_path)
+    assert state["status"] == "completed" and recorded_whole(state)
+
+    tools = state["tool_calls"].values()
+    failed = [t for t in tools if t["execution"]["status"] == "failed"]
+    assert len(tools) == 7 and len(failed) == 2  # calls 3 and 6 of the run's seven
+    inferences = state["inference_calls"].values()
+    refused = [c for c in inferences if c["execution"]["status"] == "failed"]
+    assert len(refused) == 3 and len(inferences) == 12  # requests 3, 6, 9 refused, then sent again
+    assert len(state["compactions"]) == 1
+
+    why = error_texts(bundle)
+    injected = "injected failure (demo --fail-every 3): the tool did not run"
+    assert sorted(why.tool_calls) == sorted(t["tool_call_id"] for t in failed)
+    assert all(injected in text for text in why.tool_calls.values())
+    assert (
+        sorted(why.inference_calls.values())
+        == ["HTTP 503: demo provider overloaded (demo --fail-every 3)"] * 3
+    )
+
+
+def test_demo_without_fail_every_fails_nothing(tmp_path: Path) -> None:
+    """The default run: no tool call or request fails (the test above is not vacuous)."""
+    state = check_bundle(run_demo(tmp_path / "traces"), tmp_path)
+    assert len(state["inference_calls"]) == 9
+    assert not any(
+        node["execution"]["status"] != "completed"
+        for kind in ("tool_calls", "inference_calls")
+        for node in state[kind].values()
+    )
 
 
 def test_minimal_loop_example(tmp_path: Path) -> None:
