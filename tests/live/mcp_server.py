@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -63,7 +64,22 @@ def _call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"tool {name} failed on purpose")
 
 
-def main() -> None:
+class RpcError(Exception):
+    """A JSON-RPC error answer (``code``, ``message``) instead of a result."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def serve(handlers: Mapping[str, Handler]) -> None:
+    """Answer newline-delimited JSON-RPC 2.0 requests from stdin until it closes: each request
+    by its method's handler (given the params; ``ping`` answered here), an unknown method with
+    -32601; lines that are no JSON and notifications are skipped. Shared with
+    ``odd_mcp_server.py``, which Codex also runs by path."""
     for line in sys.stdin:
         try:
             message = json.loads(line)
@@ -73,34 +89,51 @@ def main() -> None:
             continue  # a notification
         method, params = message.get("method"), message.get("params") or {}
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"]}
-        if method == "initialize":
-            reply["result"] = {
-                "protocolVersion": params.get("protocolVersion", "2025-03-26"),
-                "capabilities": {"tools": {}, "resources": {}},
-                "serverInfo": {"name": "demo", "version": "1.0.0"},
-            }
-        elif method == "tools/list":
-            reply["result"] = {"tools": TOOLS}
-        elif method == "tools/call":
-            try:
-                reply["result"] = _call(params.get("name", ""), params.get("arguments") or {})
-            except ValueError as exc:
-                reply["error"] = {"code": -32000, "message": str(exc)}
-        elif method == "resources/list":
-            reply["result"] = {"resources": RESOURCES}
-        elif method == "resources/templates/list":
-            reply["result"] = {"resourceTemplates": TEMPLATES}
-        elif method == "resources/read":
-            try:
-                reply["result"] = _read(str(params.get("uri", "")))
-            except ValueError as exc:
-                reply["error"] = {"code": -32002, "message": str(exc)}
-        elif method == "ping":
-            reply["result"] = {}
-        else:
+        handler = {"ping": lambda _: {}, **handlers}.get(method)
+        if handler is None:
             reply["error"] = {"code": -32601, "message": f"no method {method}"}
+        else:
+            try:
+                reply["result"] = handler(params)
+            except RpcError as exc:
+                reply["error"] = {"code": exc.code, "message": str(exc)}
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
+
+
+def _initialize(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "protocolVersion": params.get("protocolVersion", "2025-03-26"),
+        "capabilities": {"tools": {}, "resources": {}},
+        "serverInfo": {"name": "demo", "version": "1.0.0"},
+    }
+
+
+def _tools_call(params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _call(params.get("name", ""), params.get("arguments") or {})
+    except ValueError as exc:
+        raise RpcError(-32000, str(exc)) from exc
+
+
+def _resources_read(params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _read(str(params.get("uri", "")))
+    except ValueError as exc:
+        raise RpcError(-32002, str(exc)) from exc
+
+
+def main() -> None:
+    serve(
+        {
+            "initialize": _initialize,
+            "tools/list": lambda _: {"tools": TOOLS},
+            "tools/call": _tools_call,
+            "resources/list": lambda _: {"resources": RESOURCES},
+            "resources/templates/list": lambda _: {"resourceTemplates": TEMPLATES},
+            "resources/read": _resources_read,
+        }
+    )
 
 
 if __name__ == "__main__":

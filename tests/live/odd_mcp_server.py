@@ -13,6 +13,11 @@ import sys
 import time
 from typing import Any
 
+try:
+    from .mcp_server import serve
+except ImportError:  # run by path, as Codex runs it: this file's folder is on sys.path
+    from mcp_server import serve  # type: ignore[no-redef,import-not-found]
+
 _SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
 LONG = "summarize_the_quarterly_report_for_every_region_and_every_product_line_twice"
 NAMES = (
@@ -78,33 +83,23 @@ def _call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": f"{name}: {json.dumps(arguments)}"}]}
 
 
+def _initialize(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "protocolVersion": params.get("protocolVersion", "2025-03-26"),
+        "capabilities": {"tools": {}, "logging": {}},
+        "serverInfo": {"name": "odd ✓", "version": "0.0.1"},
+        "instructions": "Call the odd tools with care. ✓",
+    }
+
+
 def main() -> None:
-    for line in sys.stdin:
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if "id" not in message:
-            continue  # a notification
-        method, params = message.get("method"), message.get("params") or {}
-        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"]}
-        if method == "initialize":
-            reply["result"] = {
-                "protocolVersion": params.get("protocolVersion", "2025-03-26"),
-                "capabilities": {"tools": {}, "logging": {}},
-                "serverInfo": {"name": "odd ✓", "version": "0.0.1"},
-                "instructions": "Call the odd tools with care. ✓",
-            }
-        elif method == "tools/list":
-            reply["result"] = {"tools": TOOLS}
-        elif method == "tools/call":
-            reply["result"] = _call(str(params.get("name", "")), params.get("arguments") or {})
-        elif method == "ping":
-            reply["result"] = {}
-        else:
-            reply["error"] = {"code": -32601, "message": f"no method {method}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+    serve(
+        {
+            "initialize": _initialize,
+            "tools/list": lambda _: {"tools": TOOLS},
+            "tools/call": lambda p: _call(str(p.get("name", "")), p.get("arguments") or {}),
+        }
+    )
 
 
 if __name__ == "__main__":
