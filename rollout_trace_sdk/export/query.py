@@ -81,6 +81,29 @@ WHERE t.parent_thread_id IS NOT NULL
       AND e.source_thread_id = t.thread_id)
 ORDER BY t.source, t.agent_path""",
     ),
+    "failed-tool-call-requests": (
+        "what the model was sent when it asked for each failed tool call: the items of that "
+        "request, in order",
+        """WITH asked AS (
+  SELECT c.source, c.trace_id, c.tool_call_id, c.tool_name, p.id AS inference_call_id
+  FROM tool_calls c
+  JOIN conversation_items i
+    ON i.source = c.source AND i.trace_id = c.trace_id AND i.thread_id = c.thread_id
+   AND i.call_id = c.model_visible_call_id AND i.kind LIKE '%call',
+  UNNEST(i.produced_by) AS u(p)
+  WHERE c.status = 'failed' AND p.type = 'inference'
+), sent AS (
+  SELECT a.*, unnest(r.request_item_ids) AS item_id,
+         generate_subscripts(r.request_item_ids, 1) AS position
+  FROM asked a
+  JOIN inference_calls r USING (source, trace_id, inference_call_id)
+)
+SELECT s.source, s.tool_call_id, s.tool_name, s.inference_call_id, s.position,
+       s.item_id, m.role, m.kind, left(m.text, 200) AS text
+FROM sent s
+LEFT JOIN conversation_items m USING (source, trace_id, item_id)
+ORDER BY s.source, s.trace_id, s.tool_call_id, s.inference_call_id, s.position""",
+    ),
     "uninstalled-compactions": (
         "compaction requests whose compaction was never installed (failed, or cut off)",
         """SELECT r.source, r.thread_id, r.compaction_id, r.compaction_request_id,
@@ -88,6 +111,25 @@ ORDER BY t.source, t.agent_path""",
 FROM compaction_requests r
 WHERE r.installed_at IS NULL
 ORDER BY r.source, r.trace_id, r.started_at, r.compaction_request_id""",
+    ),
+    "compacted-items": (
+        "the items each compaction replaced and the items that replaced them, in order",
+        """WITH sides AS (
+  SELECT source, trace_id, compaction_id, 'replaced' AS side,
+         unnest(input_item_ids) AS item_id,
+         generate_subscripts(input_item_ids, 1) AS position
+  FROM compactions
+  UNION ALL
+  SELECT source, trace_id, compaction_id, 'replacement' AS side,
+         unnest(replacement_item_ids) AS item_id,
+         generate_subscripts(replacement_item_ids, 1) AS position
+  FROM compactions
+)
+SELECT s.source, s.compaction_id, s.side, s.position, s.item_id,
+       m.role, m.kind, left(m.text, 200) AS text
+FROM sides s
+LEFT JOIN conversation_items m USING (source, trace_id, item_id)
+ORDER BY s.source, s.trace_id, s.compaction_id, s.side = 'replacement', s.position""",
     ),
     "capture-limited-items": (
         "items a capture limit cut, per rollout: items, items naming a cut payload, items "

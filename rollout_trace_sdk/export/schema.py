@@ -16,8 +16,8 @@ from typing import Any, Final
 Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
-#: redone rather than skipped).
-TABLES_VERSION: Final = 8
+#: redone rather than skipped). 9: the id lists of inference calls and compactions.
+TABLES_VERSION: Final = 9
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -159,6 +159,8 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         *_USAGE,
         ("request_items", _I, "items sent"),
         ("response_items", _I, "items returned"),
+        ("request_item_ids", _L, "the items sent, in the request's order"),
+        ("response_item_ids", _L, "the items returned, in the response's order"),
         ("tool_calls_started", _I, "tool calls the response started"),
         ("raw_request_payload_id", _S, "request payload"),
         ("prepared_prompt_payload_id", _S, "prepared prompt payload"),
@@ -251,6 +253,8 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("marker_item_id", _S, "compaction marker item"),
         ("input_items", _I, "items summarised away"),
         ("replacement_items", _I, "items that replaced them"),
+        ("input_item_ids", _L, "the items summarised away, in the checkpoint's order"),
+        ("replacement_item_ids", _L, "the items that replaced them, in the checkpoint's order"),
         ("requests", _I, "compaction requests made"),
         ("model", _S, "model of the last request"),
         ("provider_name", _S, "provider of the last request"),

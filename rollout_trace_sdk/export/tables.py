@@ -160,6 +160,12 @@ def _ints_of(obj: _Obj, *names: str) -> Row:
     return {name: _int(obj.get(name)) for name in names}
 
 
+def _ids_of(obj: _Obj, *names: str) -> Row:
+    """Columns named as the state's id lists they copy, in the state's order (a request's
+    items as sent: SQL unnests them with their positions)."""
+    return {name: _strs(obj.get(name)) for name in names}
+
+
 def _window(execution: Any) -> Row:
     e = _obj(execution)
     started, ended = _int(e.get("started_at_unix_ms")), _int(e.get("ended_at_unix_ms"))
@@ -363,6 +369,7 @@ def _inference(keys: Row, c: _Obj) -> Row:
         **{name: _int(usage.get(name)) for name in TOKEN_NAMES},
         "request_items": len(_strs(c.get("request_item_ids"))),
         "response_items": len(_strs(c.get("response_item_ids"))),
+        **_ids_of(c, "request_item_ids", "response_item_ids"),
         "tool_calls_started": len(_strs(c.get("tool_call_ids_started_by_response"))),
         **_strs_of(
             c, "raw_request_payload_id", "prepared_prompt_payload_id", "raw_response_payload_id"
@@ -469,6 +476,7 @@ def _compaction(keys: Row, c: _Obj, requests: dict[str, _Obj]) -> Row:
         "marker_item_id": _str(c.get("marker_item_id")),
         "input_items": len(_strs(c.get("input_item_ids"))),
         "replacement_items": len(_strs(c.get("replacement_item_ids"))),
+        **_ids_of(c, "input_item_ids", "replacement_item_ids"),
         "requests": len(_strs(c.get("request_ids"))),
         **_strs_of(last, "model", "provider_name"),
         "request_started_at": min(starts, default=None),

@@ -185,6 +185,49 @@ def test_a_tables_version_bump_exports_the_older_bundles_again(
     assert {e["tables_version"] for e in entries} == {TABLES_VERSION}
 
 
+def test_an_export_of_tables_version_8_gets_the_item_id_lists_when_exported_again(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """Version 9 added the id lists of inference_calls and compactions: a bundle exported by
+    version 8 (no such columns) is exported again by the next run, with the lists the
+    ``RolloutTrace`` has, and the query needs no export of its own to see them."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    assert not run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1).failed
+    manifest = orjson.loads((out / MANIFEST_NAME).read_bytes())
+    [key] = [k for k, e in manifest["bundles"].items() if e["source"] == str(three[0])]
+    manifest["bundles"][key]["tables_version"] = 8
+    (out / MANIFEST_NAME).write_bytes(orjson.dumps(manifest))
+    for table, added in (
+        ("inference_calls", ["request_item_ids", "response_item_ids"]),
+        ("compactions", ["input_item_ids", "replacement_item_ids"]),
+    ):
+        part = out / table / f"{key}.parquet"
+        pq.write_table(pq.read_table(part).drop_columns(added), part)
+    code, stdout, err = _cli("export", str(three[1]), "--to", str(out))
+    assert (code, err) == (0, "") and "1 of another tables version exported again" in stdout
+    trace = reduce_bundle(three[0])
+    calls = read_tables_rows(
+        out,
+        "SELECT inference_call_id, request_item_ids, response_item_ids FROM inference_calls "
+        f"WHERE source = '{three[0]}'",
+    )
+    assert {c: (req, resp) for c, req, resp in calls} == {
+        c.inference_call_id: (c.request_item_ids, c.response_item_ids)
+        for c in trace.inference_calls.values()
+    }
+    compactions = read_tables_rows(
+        out,
+        "SELECT compaction_id, input_item_ids, replacement_item_ids FROM compactions "
+        f"WHERE source = '{three[0]}'",
+    )
+    assert trace.compactions and {c: (i, r) for c, i, r in compactions} == {
+        c.compaction_id: (c.input_item_ids, c.replacement_item_ids)
+        for c in trace.compactions.values()
+    }
+
+
 def test_an_older_bundle_gone_is_named_until_pruned(three: list[Path], tmp_path: Path) -> None:
     import shutil
 
