@@ -1,5 +1,6 @@
 """The multi-agent tools' effects on other threads: a spawn, a message delivered, an agent
-stopped, a wait on agents (the base of :class:`~.tools.ToolCall`, which has the rest).
+stopped, a wait on agents (a base of :class:`~.tools.ToolCall`, which has the rest, under
+``_tool_runtime``'s).
 
 Both reducers read these as ``SubAgentActivity`` and wait runtime payloads and build
 interaction edges from them; an activity they cannot read (a kind that does not fit the

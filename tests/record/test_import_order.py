@@ -21,9 +21,14 @@ MODULES = sorted(p.stem for p in RECORD.glob("*.py") if p.stem != "__init__")
 
 
 #: The imports that go back up the reading order, each inside the one function that needs it:
-#: a tool call starts a code cell (which makes tool calls), and a disabled or ended tool call's
-#: ``spawn_agent`` returns the disabled thread (``_agent_tools.null_thread``).
-DEFERRED_BACK_EDGES = {("tools", "code_cells"), ("_agent_tools", "threads")}
+#: a tool call starts a code cell (which makes tool calls: ``_tool_runtime.code_cell``), and a
+#: disabled tool call's ``code_cell`` returns the disabled cell (``tools._null_code_cell``) and
+#: its ``spawn_agent`` the disabled thread (``_agent_tools.null_thread``).
+DEFERRED_BACK_EDGES = {
+    ("_tool_runtime", "code_cells"),
+    ("tools", "code_cells"),
+    ("_agent_tools", "threads"),
+}
 
 
 def _imports(module: str, *, deferred: bool = False) -> set[str]:

@@ -417,10 +417,15 @@ _TWINS = [
 
 @pytest.mark.parametrize(("live", "null"), _TWINS, ids=[live.__name__ for live, _ in _TWINS])
 def test_null_twin_overrides_every_method(live: type[Any], null: type[Any]) -> None:
-    """A method the twin inherits would run live code on a handle with nothing behind it."""
+    """A method the twin inherits would run live code on a handle with nothing behind it:
+    the live class's own and its private bases' (a tool call's ``_tool_runtime`` and
+    ``_agent_tools``), all but the shared ``_handle`` lifecycle the twins replace whole."""
     names = [
         name
-        for name, value in vars(live).items()
+        for cls in live.__mro__
+        if cls.__module__.startswith("rollout_trace_sdk.record.")
+        and cls.__module__ != "rollout_trace_sdk.record._handle"
+        for name, value in vars(cls).items()
         if (inspect.isfunction(value) or isinstance(value, property))
         and (not name.startswith("_") or name in {"__aenter__", "__aexit__", "_close_at_shutdown"})
     ]
