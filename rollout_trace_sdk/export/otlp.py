@@ -43,6 +43,7 @@ import attrs
 from ..reduce.failures import FAILED_STATUSES  # reported as span status ERROR
 from ..view.capture import capture_notes, not_whole, recording_status
 from ..view.item_text import ending_turn_id, own_item_ids, tool_name, what_stopped
+from ._otlp_tree import SpanTree
 from .otlp_content import Conversation, cut
 from .otlp_names import (
     AGENT_ID,
@@ -218,8 +219,11 @@ class _Mapper:
         self.start = _ms(state.get("started_at_unix_ms")) or self._earliest()
         self.horizon = max(self._latest(), self.start)
         self.links: dict[int, list[OtlpLink]] = {}
-        #: thread id -> whether its parents loop (``_loops``)
-        self.looping: dict[str, bool] = {}
+        self.tree = SpanTree(
+            self.span_id,
+            self.root_id,
+            (self.threads, self.turns, self.items, self.tools, self.edges),
+        )
 
     # -- times ---------------------------------------------------------------------------
 
@@ -248,75 +252,10 @@ class _Mapper:
         end = self.horizon if end is None else end
         return start * 1_000_000, max(start, end) * 1_000_000
 
-    # -- ids -----------------------------------------------------------------------------
+    # -- ids (where each span hangs: ``self.tree``, see _otlp_tree) --------------------------
 
     def span_id(self, kind: str, node_id: Any) -> int:
         return span_id_of(self.trace_id, kind, str(node_id))
-
-    def thread_parent(self, thread_id: str, thread: _Obj) -> int:
-        """The spawning tool call, else the parent thread, else the root; the root too when
-        following parents would loop (a malformed state), so the tree stays a tree."""
-        if self._loops(thread_id):
-            return self.root_id
-        spawn = self._spawn(thread)
-        if spawn is None:
-            return self.root_id
-        tool, parent = spawn
-        if tool is not None:
-            return self.span_id("tool", tool)
-        if str(parent) in self.threads:
-            return self.span_id("thread", parent)
-        return self.root_id
-
-    def _loops(self, thread_id: str) -> bool:
-        """Whether following parents from ``thread_id`` comes round again. Every thread on
-        the way shares the answer, which is kept: walking each thread's ancestors afresh
-        took 35 s for a chain of 10,000 agents (found by review)."""
-        path: list[str] = []
-        on_path: set[str] = set()
-        current: str | None = thread_id
-        loops = False
-        while current is not None and current in self.threads:
-            if current in self.looping:
-                loops = self.looping[current]
-                break
-            if current in on_path:
-                loops = True
-                break
-            path.append(current)
-            on_path.add(current)
-            current = self._origin_parent(self.threads[current])
-        self.looping.update(dict.fromkeys(path, loops))
-        return loops
-
-    def _origin_parent(self, thread: _Obj) -> str | None:
-        """The thread that owns ``thread``'s parent span (through the spawning tool call)."""
-        spawn = self._spawn(thread)
-        if spawn is None:
-            return None
-        tool, parent = spawn
-        if tool is not None:
-            return str(self.tools[tool].get("thread_id"))
-        return str(parent) if parent is not None else None
-
-    def _spawn(self, thread: _Obj) -> tuple[str | None, Any] | None:
-        """A spawned thread's spawning tool call (its id, when the state has that call) and
-        its ``parent_thread_id`` as written; None for a thread that was not spawned."""
-        origin = thread.get("origin")
-        if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
-            return None
-        edge = self.edges.get(str(origin.get("spawn_edge_id")))
-        source = edge.get("source") if edge else None
-        tool = str(source.get("tool_call_id")) if isinstance(source, Mapping) else None
-        return (tool if tool in self.tools else None), origin.get("parent_thread_id")
-
-    def owner(self, thread_id: Any, turn_id: Any) -> int:
-        """The span a call belongs under: its turn, else its thread, else the root."""
-        if str(turn_id) in self.turns:
-            return self.span_id("turn", turn_id)
-        if str(thread_id) in self.threads:
-            return self.span_id("thread", thread_id)
-        return self.root_id
 
     # -- spans ---------------------------------------------------------------------------
 
@@ -423,7 +362,7 @@ class _Mapper:
             attributes[f"{OURS}.agent_role"] = str(origin["agent_role"])
         return self.node_span(
             ("thread", thread_id, thread),
-            self.thread_parent(thread_id, thread),
+            self.tree.thread_parent(thread_id, thread),
             f"invoke_agent {attributes[AGENT_NAME]}",
             attributes,
             since=self.start,
@@ -436,7 +375,7 @@ class _Mapper:
 
     def turn(self, turn_id: str, turn: _Obj) -> OtlpSpan:
         attributes: dict[str, AttrValue] = {f"{OURS}.turn_id": turn_id}
-        parent = self.owner(turn.get("thread_id"), None)
+        parent = self.tree.owner(turn.get("thread_id"), None)
         return self.node_span(
             ("turn", turn_id, turn), parent, "turn", attributes, text=_error_text(turn)
         )
@@ -494,7 +433,7 @@ class _Mapper:
     ) -> OtlpSpan:
         """The ``chat`` span of a model request (an inference call or a compaction request):
         status, window and parent come from the node the same way for both."""
-        parent = self.owner(node.get("thread_id"), node.get("codex_turn_id"))
+        parent = self.tree.owner(node.get("thread_id"), node.get("codex_turn_id"))
         name = f"chat {attributes[REQUEST_MODEL]}".rstrip()
         return self.node_span(
             (kind, ident, node), parent, name, attributes, client=True, text=_error_text(node)
@@ -528,7 +467,7 @@ class _Mapper:
             invocation=tool.get("raw_invocation_payload_id"),
             result=tool.get("raw_result_payload_id"),
         )
-        parent = self.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id"))
+        parent = self.tree.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id"))
         # the output (or the raw result's error) is content, said only when content is sent;
         # what stopped an aborted call is not (its turn's span says the reason too)
         said = what_stopped(self.state, tool, ending_turn_id(self.state, tool)) or ""
@@ -569,23 +508,11 @@ class _Mapper:
 
     # -- links ---------------------------------------------------------------------------
 
-    def endpoint(self, end: Any) -> int | None:
-        """The span an edge endpoint names: a tool call, or an item's turn / thread."""
-        if not isinstance(end, Mapping):
-            return None
-        if end.get("type") == "tool_call" and str(end.get("tool_call_id")) in self.tools:
-            return self.span_id("tool", end["tool_call_id"])
-        item = self.items.get(str(end.get("item_id")))
-        if item is None:
-            thread_id = end.get("thread_id")
-            return self.span_id("thread", thread_id) if str(thread_id) in self.threads else None
-        return self.owner(item.get("thread_id"), item.get("codex_turn_id"))
-
     def link_edges(self) -> None:
         """Each edge as a link on the span it reaches, pointing at the span it came from."""
         for edge in sorted(self.edges.values(), key=lambda e: str(e.get("edge_id"))):
-            source = self.endpoint(edge.get("source"))
-            target = self.endpoint(edge.get("target"))
+            source = self.tree.endpoint(edge.get("source"))
+            target = self.tree.endpoint(edge.get("target"))
             if source is None or target is None or source == target:
                 continue
             self.links.setdefault(target, []).append(
