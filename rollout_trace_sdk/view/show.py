@@ -20,9 +20,7 @@ from typing import Any, Final
 import attrs
 
 from .capture import recording_words
-from .ids import abbreviates, names
 from .model import build_view_model, last_known_unix_ms, thread_tree_order
-from .sent_in import sent_in_words
 from .show_format import ARGS_CHARS as _ARGS_CHARS
 from .show_format import FAILED as _FAILED
 from .show_format import Line as Line
@@ -420,118 +418,6 @@ class _Transcript:
                 ((f"{item.get('role')}: ", "magenta"), (_item_text(item, self.full), "")),
             )
 
-    def one_call(self, ident: str) -> Iterator[Line] | None:
-        """The conversation one inference call saw (new items marked), one tool call, one
-        code cell or one compaction: by its id, or an id prefix only one of them has (the
-        short ids the transcript prints).
-
-        Raises:
-            LookupError: the prefix starts the ids of more than one call.
-        """
-        m = self.m
-        for n, call in enumerate(m["calls"]):
-            if names(ident, call["id"]):
-                return self._conversation(n)
-        for n, tool in enumerate(m["tools"]):
-            if names(ident, tool["id"]) or names(ident, tool.get("call_id")):
-                return self._tool_alone(n)
-        for n, cell in enumerate(self.cells):
-            if names(ident, cell["id"]):
-                return self._cell_alone(n)
-        compactions: list[Mapping[str, Any]] = m["compactions"]
-        for compaction in compactions:
-            if names(ident, compaction["id"]):
-                return self._compaction_alone(compaction)
-
-        calls = [n for n, call in enumerate(m["calls"]) if abbreviates(ident, str(call["id"]))]
-        tools = [n for n, tool in enumerate(m["tools"]) if abbreviates(ident, str(tool["id"]))]
-        cells = [n for n, cell in enumerate(self.cells) if abbreviates(ident, str(cell["id"]))]
-        cmps = [c for c in compactions if abbreviates(ident, str(c["id"]))]
-        found = len(calls) + len(tools) + len(cells) + len(cmps)
-        if found > 1:
-            raise LookupError(
-                f"{ident!r} starts {found} call, cell or compaction ids; give more of it"
-            )
-        if calls:
-            return self._conversation(calls[0])
-        if tools:
-            return self._tool_alone(tools[0])
-        if cells:
-            return self._cell_alone(cells[0])
-        if cmps:
-            return self._compaction_alone(cmps[0])
-        return None
-
-    def _compaction_alone(self, compaction: Mapping[str, Any]) -> Iterator[Line]:
-        """One compaction: what it replaced (every item, as the page's details list them) and
-        the replacement history."""
-        what = "compaction request" if compaction.get("req") else "compaction"
-        lane = self.lane(compaction["t"])
-        yield Line(0, ((f"{what} {compaction['id']} in {lane}", "bold"),))
-        yield from self.compaction(compaction)
-        if compaction.get("req"):
-            return
-        yield Line(1, ((f"replaced: {_counted(len(compaction['in']), 'item')}", "bold"),))
-        for ix in compaction["in"]:
-            item = self.m["items"][ix]
-            yield Line(
-                2,
-                (
-                    (f"{short_id(item['id'])} {item.get('role')}: ", "dim"),
-                    (_item_text(item, self.full), ""),
-                ),
-            )
-
-    def _cell_alone(self, c: int) -> Iterator[Line]:
-        cell = self.cells[c]
-        yield Line(0, ((f"code cell {cell['id']} in {self.lane(cell['t'])}", "bold"),))
-        exec_call = self.exec_of_cell.get(c)
-        if exec_call is not None:
-            tool = self.m["tools"][exec_call]
-            by = f"started by {tool['name']} {tool.get('call_id') or short_id(tool['id'])}"
-            caller = self.tool_of_call.get(exec_call)
-            if caller is not None:
-                by += f" of inference {short_id(self.m['calls'][caller]['id'])}"
-            yield Line(1, ((by, "dim"),))
-        yield from self.cell(c, 1, alone=True)
-
-    def _tool_alone(self, n: int) -> Iterator[Line]:
-        tool = self.m["tools"][n]
-        yield Line(0, ((f"tool call {tool['id']} in {self.lane(tool['t'])}", "bold"),))
-        caller = self.tool_of_call.get(n)
-        if caller is not None:
-            yield Line(
-                1, ((f"started by inference {short_id(self.m['calls'][caller]['id'])}", "dim"),)
-            )
-        yield Line(1, ((sent_in_words(self.m, n, self.lane), "dim"),))
-        yield from self.tool(n)
-
-    def _conversation(self, n: int) -> Iterator[Line]:
-        m = self.m
-        call = m["calls"][n]
-        previous = next((c for c in reversed(m["calls"][:n]) if c["t"] == call["t"]), None)
-        seen = set(previous["req"]) | set(previous["resp"]) if previous else set()
-        yield Line(0, ((f"inference {call['id']} in {self.lane(call['t'])}", "bold"),))
-        yield from self.call(n)
-        new = sum(1 for ix in call["req"] if ix not in seen)
-        yield Line(1, ((f"request: {len(call['req'])} items, {new} new", "bold"),))
-        if not call["req"]:  # a request a capture limit cut or left out (as the page says)
-            yield from self.lost("request", call.get("rq"))
-        for ix in call["req"]:
-            item = m["items"][ix]
-            mark = "+" if ix not in seen else " "
-            kind = "" if item.get("kind") == "message" else f" [{item.get('kind')}]"
-            yield Line(
-                2,
-                (
-                    (
-                        f"{mark} {short_id(item['id'])} {item.get('role')}{kind}: ",
-                        "bold green" if mark == "+" else "dim",
-                    ),
-                    (_item_text(item, self.full), ""),
-                ),
-            )
-
 
 _ROLE_STYLE: Final = {
     "user": "green",
@@ -577,7 +463,9 @@ def transcript_lines(
     lines = list(t.header())
     lines += [Line(0, (("recorder: ", "bold yellow"), (report, ""))) for report in reports]
     if call is not None:
-        found = t.one_call(call)
+        from ._show_one import one_call  # ``--call`` only
+
+        found = one_call(t, call)
         if found is None:
             raise LookupError(
                 f"no inference call, tool call, code cell or compaction {call!r} in this rollout"
