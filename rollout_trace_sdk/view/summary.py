@@ -11,16 +11,24 @@ terminal.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ..reduce.failures import FAILED_STATUSES
+from ._summary_failures import MAX_ERROR_CHARS as MAX_ERROR_CHARS
+from ._summary_failures import failures as failure_rows
+from ._summary_nodes import duration as _duration
+from ._summary_nodes import int_of as _int
+from ._summary_nodes import objects as _objects
+from ._summary_nodes import so_far as _so_far
+from ._summary_nodes import started_seq as _started_seq
+from ._summary_nodes import status as _status
+from ._summary_nodes import window as _window
 from .capture import recording_status
 from .ids import find_agent
-from .item_text import ending_turn_id, own_item_ids, stopped_text, tool_name
+from .item_text import tool_name
 from .model import last_known_unix_ms
-from .summary_terminals import by_command_status, op_error, session_command, stderr
-from .summary_terminals import command as op_command
+from .summary_terminals import by_command_status, session_command
 
 #: Statuses counted as failures (one set for every reader).
 FAILED: Final = FAILED_STATUSES
@@ -31,61 +39,10 @@ SUMMARY_VERSION: Final = 1
 #: calls, compaction requests and code cells; not turns, threads or terminal operations (the
 #: turn or agent a failed call ended says so; an operation is its tool call's).
 CALL_FAILURES: Final = frozenset({"inference_call", "tool_call", "compaction_request", "code_cell"})
-#: Longest error text kept per failure (the raw payloads have the rest).
-MAX_ERROR_CHARS: Final = 2_000
 
 _Obj = Mapping[str, Any]
 #: The lists ``limit`` cuts, in the order they are reported.
 LISTS: Final = ("models", "agents", "tools_by_kind", "compactions", "terminal_sessions", "failures")
-
-
-def _objects(state: _Obj, key: str) -> list[_Obj]:
-    """One state map's objects in the order they started (maps are sorted by id, which for
-    UUIDs is no order a reader can follow)."""
-    value = state.get(key)
-    if not isinstance(value, dict):
-        return []
-    found: list[_Obj] = [v for v in value.values() if isinstance(v, dict)]
-    found.sort(key=_started_seq)
-    return found
-
-
-def _started_seq(obj: _Obj) -> int:
-    execution = obj.get("execution")
-    seq = execution.get("started_seq") if isinstance(execution, dict) else None
-    return seq if isinstance(seq, int) else 0
-
-
-def _status(obj: _Obj) -> str:
-    execution = obj.get("execution")
-    status = execution.get("status") if isinstance(execution, dict) else None
-    return status if isinstance(status, str) else "running"
-
-
-def _window(obj: _Obj) -> tuple[int | None, int | None]:
-    execution = obj.get("execution")
-    if not isinstance(execution, dict):
-        return None, None
-    start, end = execution.get("started_at_unix_ms"), execution.get("ended_at_unix_ms")
-    return (start if isinstance(start, int) else None, end if isinstance(end, int) else None)
-
-
-def _duration(obj: _Obj) -> int | None:
-    start, end = _window(obj)
-    return end - start if start is not None and end is not None else None
-
-
-def _so_far(obj: _Obj, known: int | None) -> int | None:
-    """While ``obj`` runs in a rollout with no end, its time up to the rollout's last known
-    time ``known`` (``show``'s "N so far"); else ``None``."""
-    start, end = _window(obj)
-    return (
-        max(known - start, 0) if known is not None and start is not None and end is None else None
-    )
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 _TOKEN_FIELDS: Final = (
@@ -179,7 +136,9 @@ class _Summary:
         tokens = _tokens()
         for call in calls:
             _add_tokens(tokens, call.get("usage"))
-        failures = self.failures(threads, turns, calls, tools, ops, requests, cells)
+        failures = failure_rows(
+            self.state, self.errors, self.path, (threads, turns, calls, tools, ops, requests, cells)
+        )
         failed = Counter(f["thread_id"] for f in failures)
         failed_calls = Counter(f["thread_id"] for f in failures if f["type"] in CALL_FAILURES)
         lists: dict[str, list[dict[str, Any]]] = {
@@ -356,123 +315,6 @@ class _Summary:
             )
         return rows
 
-    def failures(
-        self,
-        threads: list[_Obj],
-        turns: list[_Obj],
-        calls: list[_Obj],
-        tools: list[_Obj],
-        ops: list[_Obj],
-        requests: list[_Obj],
-        cells: list[_Obj],
-    ) -> list[dict[str, Any]]:
-        found: list[tuple[int, dict[str, Any]]] = []
-
-        def add(
-            kind: str, ident_field: str, objects: list[_Obj], what: Callable[[_Obj], Any]
-        ) -> None:
-            for obj in objects:
-                if _status(obj) in FAILED:
-                    ident = obj.get(ident_field)
-                    error = (
-                        self.error_text(kind, obj)
-                        or self.errors.get(str(ident))
-                        or self.thread_error(kind, obj)
-                        or self.stopped(kind, obj)
-                    )
-                    record = {
-                        "type": kind,
-                        "id": ident,
-                        "thread_id": obj.get("thread_id"),
-                        "agent_path": self.path(obj.get("thread_id")),
-                        "status": _status(obj),
-                        "name": what(obj),
-                        "duration_ms": _duration(obj),
-                        "error": _clip(error),
-                    }
-                    found.append((_started_seq(obj), record))
-
-        add("thread", "thread_id", threads, lambda o: o.get("agent_path"))
-        add("turn", "codex_turn_id", turns, lambda o: None)
-        add("inference_call", "inference_call_id", calls, lambda o: o.get("model"))
-        add("tool_call", "tool_call_id", tools, tool_name)
-        add("terminal_operation", "operation_id", [self.op_thread(o) for o in ops], op_command)
-        add("compaction_request", "compaction_request_id", requests, lambda o: o.get("model"))
-        add("code_cell", "code_cell_id", cells, lambda o: None)
-        found.sort(key=lambda pair: pair[0])
-        return [record for _, record in found]
-
-    def op_thread(self, op: _Obj) -> _Obj:
-        """A terminal operation names its tool call, not its thread; failures need both."""
-        tools = self.state.get("tool_calls")
-        tool = tools.get(op.get("tool_call_id")) if isinstance(tools, dict) else None
-        thread = tool.get("thread_id") if isinstance(tool, dict) else None
-        return {**op, "thread_id": thread}
-
-    def error_text(self, kind: str, obj: _Obj) -> str | None:
-        """What the state itself says went wrong: a tool's output as the model saw it (else
-        its terminal's stderr), a terminal operation's stderr, else its exit code and the end
-        of its output (``summary_terminals.op_error``)."""
-        if kind == "tool_call":
-            items = self.state.get("conversation_items")
-            text = self.items_text(own_item_ids(obj, "model_visible_output_item_ids", items))
-            if text:
-                return text
-            ops = self.state.get("terminal_operations")
-            op = ops.get(obj.get("terminal_operation_id")) if isinstance(ops, dict) else None
-            return stderr(op) if isinstance(op, dict) else None
-        if kind == "terminal_operation":
-            return op_error(obj)
-        return None
-
-    def stopped(self, kind: str, obj: _Obj) -> str | None:
-        """What stopped an aborted or cancelled tool call that says nothing itself, as
-        ``show`` and the exports say it (``item_text.stopped_text``)."""
-        if kind != "tool_call":
-            return None
-        turns = self.state.get("codex_turns")
-        ident = ending_turn_id(self.state, obj)
-        turn = turns.get(ident) if isinstance(turns, dict) and isinstance(ident, str) else None
-        if not isinstance(turn, dict):
-            return stopped_text(_status(obj), None, None)
-        return stopped_text(_status(obj), _status(turn), self.errors.get(str(ident)))
-
-    def thread_error(self, kind: str, obj: _Obj) -> str | None:
-        """Why a thread failed: the error of its last turn that failed (a thread's end says
-        no more; an Agents SDK run past ``max_turns`` fails its turn, then its thread)."""
-        if kind != "thread":
-            return None
-        turns = self.state.get("codex_turns")
-        ended = sorted(
-            (
-                t
-                for t in (turns.values() if isinstance(turns, dict) else ())
-                if isinstance(t, dict)
-                and t.get("thread_id") == obj.get("thread_id")
-                and _status(t) == "failed"
-            ),
-            key=_started_seq,
-        )
-        for turn in reversed(ended):
-            text = self.errors.get(str(turn.get("codex_turn_id")))
-            if text:
-                return text
-        return None
-
-    def items_text(self, ids: Any) -> str:
-        items = self.state.get("conversation_items")
-        if not isinstance(ids, list) or not isinstance(items, dict):
-            return ""
-        texts = []
-        for ident in ids:
-            item = items.get(ident) if isinstance(ident, str) else None
-            body = item.get("body") if isinstance(item, dict) else None
-            parts = body.get("parts") if isinstance(body, dict) else None
-            for part in parts if isinstance(parts, list) else []:
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    texts.append(part["text"])
-        return "\n".join(texts).strip()
-
     def timeline(
         self, calls: list[_Obj], tools: list[_Obj], compactions: list[_Obj], limit: int | None
     ) -> list[dict[str, Any]]:
@@ -553,12 +395,6 @@ def _edge_threads(state: _Obj, edge: _Obj) -> set[Any]:
         if isinstance(obj, dict):
             found.add(obj.get("thread_id"))
     return found
-
-
-def _clip(text: str | None) -> str | None:
-    if text is None or len(text) <= MAX_ERROR_CHARS:
-        return text
-    return text[:MAX_ERROR_CHARS] + f"… ({len(text) - MAX_ERROR_CHARS:,} more characters)"
 
 
 def build_summary(
