@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ..model.state_execution import ANCHOR_ID_FIELDS, UNKNOWN_MODEL
+from ..model.state_execution import UNKNOWN_MODEL
+from ._model_joins import compaction_records, edge_records
 from .capture import capture_notes, recording_status
 from .hosted_text import hosted_text
 from .images import image_refs
@@ -38,9 +39,6 @@ VIEW_MODEL_VERSION: Final = 1
 _WEB_SEARCH: Final = '{"type":"web_search_call"'
 
 _Obj = Mapping[str, Any]
-#: Edge anchor type -> (its id field, the state table whose object says the anchor's thread).
-#: the state's table of each kind of edge end that lives in one (its id key: ANCHOR_ID_FIELDS)
-_ANCHOR_TABLES: Final = {"conversation_item": "conversation_items", "tool_call": "tool_calls"}
 
 
 def _map(state: _Obj, key: str) -> list[_Obj]:
@@ -136,8 +134,12 @@ class _Builder:
             "tools": [self.tool_record(t) for t in tools],
             "ops": [self.op_record(o) for o in ops],
             "cells": [self.cell_record(c) for c in cells],
-            "compactions": self.compaction_records(),
-            "edges": self.edge_records(),
+            "compactions": compaction_records(
+                self,
+                sorted(_map(state, "compaction_requests"), key=_seq),
+                _map(state, "compactions"),
+            ),
+            "edges": edge_records(self, _map(state, "interaction_edges")),
             "payloads": self.payload_records(),
         }
 
@@ -384,105 +386,6 @@ class _Builder:
         said by ``show`` and the page when it says nothing itself: ``{"stop": text}``."""
         said = what_stopped(self.state, obj, turn_id)
         return {} if said is None else {"stop": said}
-
-    def compaction_records(self) -> list[dict[str, Any]]:
-        """One record per compaction installed (timed by its last request) and one per
-        request that installed nothing (failed, cancelled, retried: ``"req": True``), so the
-        model track shows every compaction request."""
-        ordered = sorted(_map(self.state, "compaction_requests"), key=_seq)
-        requests = {str(r.get("compaction_id")): r for r in ordered}
-        done = {str(c.get("compaction_id")) for c in _map(self.state, "compactions")}
-        out = [
-            self.request_only(request)
-            for request in ordered
-            if str(request.get("compaction_id")) not in done
-            or requests[str(request.get("compaction_id"))] is not request
-        ]
-        for compaction in _map(self.state, "compactions"):
-            request = requests.get(str(compaction.get("compaction_id")))
-            installed = self.rel(compaction.get("installed_at_unix_ms"))
-            window = (
-                self.window(request)
-                if request
-                else {"s": installed, "e": installed, "st": "completed"}
-            )
-            out.append(
-                {
-                    "id": compaction.get("compaction_id"),
-                    "t": self.thread(compaction.get("thread_id")),
-                    **window,
-                    "at": installed,
-                    "marker": self.item_ix.get(compaction.get("marker_item_id"), -1),  # type: ignore[arg-type]
-                    "inputs": len(compaction.get("input_item_ids") or []),
-                    "in": self.indexes(self.item_ix, compaction.get("input_item_ids")),  # replaced
-                    "repl": self.indexes(self.item_ix, compaction.get("replacement_item_ids")),
-                    "rq": request.get("raw_request_payload_id") if request else None,
-                    "rs": request.get("raw_response_payload_id") if request else None,
-                }
-            )
-        out.sort(key=lambda c: c["at"] if c["at"] is not None else 0)
-        return out
-
-    def request_only(self, request: _Obj) -> dict[str, Any]:
-        """A compaction request that installed nothing, as a compaction record."""
-        window = self.window(request)
-        return {
-            "id": request.get("compaction_request_id"),
-            "t": self.thread(request.get("thread_id")),
-            **window,
-            "at": window["e"] if window["e"] is not None else window["s"],
-            "marker": -1,
-            "inputs": 0,
-            "in": [],
-            "repl": [],
-            "rq": request.get("raw_request_payload_id"),
-            "rs": request.get("raw_response_payload_id"),
-            "req": True,
-            # from the log, as an inference call's (see reduce/failures.py)
-            **(
-                {"err": clip(request["error_text"])}
-                if isinstance(request.get("error_text"), str)
-                else {}
-            ),
-        }
-
-    def anchor_thread(self, anchor: Any) -> tuple[int, str]:
-        """The lane an edge end sits in, and a label for it."""
-        if not isinstance(anchor, Mapping):
-            return -1, "?"
-        kind = anchor.get("type")
-        if not isinstance(kind, str) or kind not in ANCHOR_ID_FIELDS:
-            return -1, str(kind)
-        ident = anchor.get(ANCHOR_ID_FIELDS[kind])
-        if kind not in _ANCHOR_TABLES:  # a thread
-            return self.thread(ident), str(ident)
-        objects = self.state.get(_ANCHOR_TABLES[kind]) or {}
-        obj = objects.get(ident) if isinstance(objects, Mapping) else None
-        thread = self.thread(obj.get("thread_id")) if isinstance(obj, Mapping) else -1
-        return thread, str(ident)
-
-    def edge_records(self) -> list[dict[str, Any]]:
-        out = []
-        for edge in _map(self.state, "interaction_edges"):
-            source, source_label = self.anchor_thread(edge.get("source"))
-            target, target_label = self.anchor_thread(edge.get("target"))
-            record: dict[str, Any] = {
-                "id": edge.get("edge_id"),
-                "kind": edge.get("kind"),
-                "from": source,
-                "to": target,
-                "src": source_label,
-                "dst": target_label,
-                "s": self.rel(edge.get("started_at_unix_ms")),
-                "e": self.rel(edge.get("ended_at_unix_ms")),
-                "items": self.indexes(self.item_ix, edge.get("carried_item_ids")),
-            }
-            source_anchor = edge.get("source")
-            if isinstance(source_anchor, Mapping) and source_anchor.get("type") == "tool_call":
-                record["tool"] = self.tool_ix.get(source_anchor.get("tool_call_id"), -1)  # type: ignore[arg-type]
-            out.append(record)
-        out.sort(key=lambda e: e["s"] if e["s"] is not None else 0)
-        return out
 
     def payload_records(self) -> dict[str, list[Any]]:
         payloads = self.state.get("raw_payloads")
