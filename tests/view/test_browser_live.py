@@ -50,6 +50,32 @@ def test_a_live_poll_leaves_the_details_pane_as_it_was(
     assert page.errors == []
 
 
+def test_a_live_poll_keeps_the_selection_by_its_id_not_its_position(
+    page: Page, demo_bundle: Path, failed_tool_bundle: Path, tmp_path: Path
+) -> None:
+    """A poll re-selected the call at the selected one's index in the new model: a bundle
+    rewritten under the served page (another rollout written to its path) had its details and
+    its address name whichever call was at that position, and a log cut back kept showing a
+    call the state no longer held (found by user39)."""
+    live = _serve_copy(demo_bundle, tmp_path)
+    with ViewServer(live, 0) as server:
+        p = page.open(server.url + "#call=call_0_cat")
+        assert "call_0_cat" in p.inner_text("#detail")
+        shutil.rmtree(live)
+        shutil.copytree(failed_tool_bundle, live)  # its one tool call (c1) is at call_0_cat's index
+        touch_later(live / "trace.jsonl")
+        p.evaluate("window.__rt.poll()")
+        assert p.evaluate("window.__rt.stats().tools") == 1  # the new rollout was read
+        assert p.evaluate("location.hash") == "#call=call_0_cat"
+        gone = p.inner_text("[data-testid=selection-gone]")
+        assert "call_0_cat" in gone
+        assert "c1" not in p.inner_text("#detail")
+        assert p.locator("#list [aria-selected=true]").count() == 0
+        p.evaluate("window.__rt.select('c1')")  # selecting works on as before
+        assert p.evaluate("location.hash") == "#call=c1"
+    assert page.errors == []
+
+
 def test_the_live_badge_says_offline_then_live_again(
     page: Page, demo_bundle: Path, tmp_path: Path
 ) -> None:

@@ -53,11 +53,11 @@ async function poll() {
     if (st.version && st.version !== S.version) {
       const model = await (await fetchOk("model.json")).json();
       S.version = st.version;
-      const sel = S.sel;
+      const sel = S.sel, selId = sel && S.pane === sel ? S.m[SEL_LIST[sel.kind]][sel.i].id : null;
       setModel(model, false);
       S.refresh = true;
       try {
-        if (sel && S.pane === sel) select(sel.kind, sel.key, { keepScroll: true, fromPoll: true });
+        if (selId != null) reselect(sel, selId);
       } finally { S.refresh = false; }
     }
     showStatus(st);
@@ -66,6 +66,23 @@ async function poll() {
   } finally {
     S.polling = false;
   }
+}
+
+// The selected object found again by its id, not its position: a bundle rewritten under the
+// served page (another rollout written to its path, its log cut back) can hold another object
+// at that position, or none; the details then said whichever it was, and the address too.
+const SEL_LIST = { call: "calls", tool: "tools", cmp: "compactions", cell: "cells" };
+const SEL_WORD = { call: "inference call", tool: "tool call", cmp: "compaction", cell: "code cell" };
+
+function reselect(sel, id) {
+  const list = S.m[SEL_LIST[sel.kind]];
+  let i = list[sel.i] && list[sel.i].id === id ? sel.i : -1;  // a growing log keeps positions
+  if (i < 0) i = list.findIndex((o) => o.id === id);
+  if (i >= 0) return select(sel.kind, i, { keepScroll: true, fromPoll: true });
+  S.sel = S.pane = null;  // the address still names it: a link to it is not rewritten
+  setDetail(`<p class="muted" data-testid="selection-gone">The bundle was read again and no longer holds the ${SEL_WORD[sel.kind]} <span class=mono>${esc(id)}</span> that was selected.</p>`);
+  renderList(false);
+  draw();
 }
 
 function setLive(text, title) {
