@@ -164,12 +164,15 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             server.close()
         return 0
+    from .reports import recorder_reports
+
     notes: list[str] = []
     state = load_noting(args.source, args.lenient, err, notes)  # the path as typed
     reader = PayloadReader(source) if source.is_dir() else None
+    reports = recorder_reports(source) if source.is_dir() else []
     default = source / "view.html" if source.is_dir() else source.with_suffix(".html")
     try:
-        page = static_page(state, reader, notes=notes)
+        page = static_page(state, reader, notes=notes, reports=reports)
     finally:
         if reader is not None:
             reader.close()

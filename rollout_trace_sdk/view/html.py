@@ -180,6 +180,7 @@ def static_page(
     *,
     payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
     notes: Sequence[str] = (),
+    reports: Sequence[str] = (),
 ) -> str:
     """One self-contained HTML page for a reduced state.
 
@@ -189,6 +190,8 @@ def static_page(
         payload_limit: raw payload bytes to embed at most.
         notes: what lenient reduction skipped, said on the page as ``--serve`` says it (a
             page passed on must not show a partial rollout as if it were whole).
+        reports: what the recorder reported at the end of its log (``reports.recorder_reports``:
+            events it dropped, secrets it redacted), which the reduced state does not hold.
 
     Returns:
         The HTML text.
@@ -201,5 +204,6 @@ def static_page(
         "payload_note": note,
         "notes": list(notes[:100]),
         "notes_total": len(notes),
+        "reports": list(reports),
     }
     return render_page(model, boot=boot, data=data)

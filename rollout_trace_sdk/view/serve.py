@@ -33,6 +33,7 @@ from .html import SCRIPT_PATH, render_page, script_text
 from .load import load_state
 from .model import build_view_model
 from .payloads import PayloadReader, PayloadRefused
+from .reports import recorder_reports
 
 HOST: Final = "127.0.0.1"
 #: Seconds a connection may sit idle or half-sent before it is dropped: each one holds a
@@ -55,6 +56,8 @@ class _Source:
         self._state: Any = None
         self._model: bytes = b""
         self.notes: list[str] = []
+        #: the recorder's reports at the log's end (events dropped, secrets redacted)
+        self.reports: list[str] = []
         self.error: str | None = None
         #: notes held back while the recording writes what they say is missing (view/live.py),
         #: the paths whose change may make them untrue, and when the input last changed
@@ -125,6 +128,7 @@ class _Source:
         if self.error is not None:
             self._say(f"rollout-trace view: {self.path} read again")
         self.notes = shown
+        self.reports = recorder_reports(self.path) if self.is_bundle else []
         self.error = None
         if again:
             self._reopen_reader()
@@ -141,7 +145,12 @@ class _Source:
         """What the page polls: the change token, lenient notes and the last reading's error
         (the model then is the last state that could be read)."""
         token, _, _ = self.current()
-        return {"version": token, "notes": self.notes, "error": self.error}
+        return {
+            "version": token,
+            "notes": self.notes,
+            "reports": self.reports,
+            "error": self.error,
+        }
 
     def _say_notes(self, notes: list[str]) -> None:
         if self.err is not None:

@@ -9,9 +9,10 @@ import re
 from pathlib import Path
 
 from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.view.serve import ViewServer
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
-from .conftest import HOSTILE_ID, Page, skipping_bundle, write_page
+from .conftest import HOSTILE_ID, Page, _recorded_in_child, skipping_bundle, write_page
 
 
 def test_a_result_response_or_request_a_capture_limit_cut_says_so_where_it_would_be(
@@ -83,6 +84,41 @@ def test_a_page_written_leniently_says_what_was_skipped(
     assert HOSTILE_ID in notes.inner_text()
     p = page.open(write_page(demo_bundle, tmp_path / "whole.html"))  # nothing skipped
     assert p.locator("#notice").is_hidden()
+    assert page.errors == []
+
+
+#: A recording whose writer dropped events (``overflow="drop"``, a 2,000-byte queue): its
+#: loss report is a ``warning`` protocol event, which both reducers skip.
+_DROPPING = """
+import sys, warnings, anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root):
+    scope = open_rollout(root, schema_version=2, overflow="drop", max_queued_bytes=2000)
+    async with scope as rollout, rollout.root.turn() as turn:
+        await rollout.flush()
+        request = {"model": "m", "input": [{"type": "message", "role": "user", "content": "x" * 37}]}
+        turn.inference(request).completed(response_id="r", output_items=[])
+    print(rollout.bundle_dir)
+
+warnings.simplefilter("ignore")
+anyio.run(main, sys.argv[1])
+"""
+
+
+def test_the_page_says_what_the_recorder_reported_it_lost(page: Page, tmp_path: Path) -> None:
+    """A recording whose writer dropped events (a full queue, the bundle's ceiling) read as
+    whole on the page, static and served: its loss report is a protocol event the reducers
+    skip, which ``summary`` and ``show`` read from the log's end and the page did not (a
+    ``demo --scale 400`` under a 3 MB ``max_bundle_bytes`` showed 340 of 401 agents and only
+    "recording closed with partial payloads"; found by user39)."""
+    bundle = _recorded_in_child(_DROPPING, tmp_path / "root")
+    dropped = re.compile(r"dropped [1-9]\d* events and [1-9]\d* payloads \(")
+    p = page.open(write_page(bundle, tmp_path / "dropped.html"))
+    assert dropped.search(p.inner_text("[data-testid=recorder-reports]"))
+    with ViewServer(bundle, 0) as server:
+        p = page.open(server.url)
+        assert dropped.search(p.inner_text("[data-testid=recorder-reports]"))
     assert page.errors == []
 
 

@@ -24,7 +24,7 @@ async function start() {
     setInterval(poll, 2000);
   } else {
     model = JSON.parse($("rt-model").textContent);
-    showNotice(null, cfg.notes || [], cfg.notes_total);  // what `view --lenient` skipped
+    showNotice(null, cfg.notes || [], cfg.notes_total, cfg.reports);  // what `view --lenient` skipped
   }
   performance.mark("rt-parsed");
   S.payloadNote = cfg.payload_note || "";
@@ -98,18 +98,22 @@ function setLive(text, title) {
 function showStatus(st) {
   if (st.error) setLive("stale", "the bundle could not be read again: showing the last state read");
   else setLive("live", "following the bundle: the page redraws when it changes");
-  showNotice(st.error, st.notes || []);
+  showNotice(st.error, st.notes || [], 0, st.reports);
 }
 
 // The notice under the header: why the bundle could not be read (served) and what lenient
-// reduction skipped (served, or a static page written with --lenient).
-function showNotice(error, notes, total) {
+// reduction skipped (served, or a static page written with --lenient), and what the recorder
+// reported at the log's end (events it dropped: the reducers skip its report, so the state
+// alone reads as whole).
+function showNotice(error, notes, total, reports) {
   total = total || notes.length;
-  const key = JSON.stringify([error || null, notes, total]);
+  reports = reports || [];
+  const key = JSON.stringify([error || null, notes, total, reports]);
   if (key === S.noticeKey) return;  // unchanged: an opened list of notes stays open
   S.noticeKey = key;
   let h = "";
   if (error) h += `<p data-testid="read-error"><b>The bundle could not be read</b> (${esc(error)}). Showing the last state that could be; it is stale.</p>`;
+  if (reports.length) h += `<div data-testid="recorder-reports">${reports.map((r) => `<p><b>The recorder reported:</b> ${esc(r)}</p>`).join("")}</div>`;
   if (notes.length) {
     const shown = notes.slice(0, 100).map((n) => `<li>${esc(n)}</li>`).join("");
     const where = S.mode === "serve" ? "the terminal that runs the server lists them all" : "the terminal that wrote this page listed them all";
