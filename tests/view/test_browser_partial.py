@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from pathlib import Path
 
 from rollout_trace_sdk.cli import main
@@ -119,6 +120,29 @@ def test_the_page_says_what_the_recorder_reported_it_lost(page: Page, tmp_path: 
     with ViewServer(bundle, 0) as server:
         p = page.open(server.url)
         assert dropped.search(p.inner_text("[data-testid=recorder-reports]"))
+    assert page.errors == []
+
+
+def test_the_header_says_why_a_recording_is_partial(
+    page: Page, demo_bundle: Path, capped_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    """A killed recording's header read "recording unclosed" and nothing more, a capped one's
+    "recording closed with partial payloads": the page did not say what either means (what
+    ``validate`` says: its recorder was killed or stopped) nor what was missing (found by
+    user39, on a ``demo --scale 2000`` killed after 4 s)."""
+    killed = tmp_path / "killed"
+    shutil.copytree(demo_bundle, killed)
+    (killed / "state.json").unlink(missing_ok=True)
+    log = killed / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[: len(lines) // 2]))  # whole lines: what SIGKILL leaves
+    p = page.open(write_page(killed, tmp_path / "killed.html"))
+    assert p.inner_text("#recording") == "recording unclosed"
+    said = p.get_attribute("#recording", "title") or ""
+    assert "killed or stopped" in said and "events after that are not in the bundle" in said
+    p = page.open(write_page(capped_bundles["omitted"], tmp_path / "capped.html"))
+    said = p.get_attribute("#recording", "title") or ""
+    assert "max_payload_bytes" in said and "where its text would be" in said
     assert page.errors == []
 
 

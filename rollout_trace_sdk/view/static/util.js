@@ -102,6 +102,14 @@ function hl(text) {
   return out + attr(text.slice(i));
 }
 
+// What the header's recording status means, in its tooltip: "recording unclosed" alone did not
+// tell a user that a killed recorder's last events are missing, nor why.
+const RECORDING_SAID = {
+  unclosed: "Its recorder was killed or stopped before closing the bundle (no recording_completed at the log's end): what it wrote up to then is shown, the events after that are not in the bundle, and turns and calls left open are drawn to the last time the log knows. rollout-trace validate lists what is missing.",
+  recording: "A recorder holds the log: the rollout is still being written.",
+  closed_with_partial_payloads: "Capture limits (max_payload_bytes, max_bundle_bytes) cut or left out some payloads: each says so where its text would be, and a cut payload opens with the bytes that were kept.",
+};
+
 function renderSummary() {
   const m = S.m;
   const failed = failedCount();
@@ -115,7 +123,7 @@ function renderSummary() {
     `<span id="count-edges"><b>${num(m.edges.length)}</b> ${noun(m.edges.length, "interaction")}</span> · ` +
     (known ? `<b>${num(tin)}</b> in / <b>${num(tout)}</b> out tokens` : "tokens not recorded") + ` · ${esc(m.meta.status)}${m.meta.end != null ? " in " + ms(m.meta.end) : ""}` +
     // a log that never closed, or payloads a capture limit cut or left out
-    (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording">${m.meta.recording === "recording" ? "still recording" : "recording " + esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
+    (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording" title="${attr(RECORDING_SAID[m.meta.recording] || "")}">${m.meta.recording === "recording" ? "still recording" : "recording " + esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
     // what it counts, said on it: rows of the calls list (as summary's "failures (N calls …)")
     (failed ? ` · <span class="bad" id="count-failed" tabindex="0" role="button" title="${failed} failed, aborted or cancelled ${noun(failed, "call")} (inference calls, tool calls, compactions and code cells; not turns or agents, which an agent's details list): click to list them only"><b>${failed}</b> failed</span>` : "");
   const bad = $("count-failed");
