@@ -413,6 +413,31 @@ def test_deep_links_that_do_not_decode_or_hold_line_breaks(
     assert page.errors == []
 
 
+def test_a_deep_link_to_what_the_rollout_does_not_hold_says_so(
+    page: Page, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """A link to a call, compaction, code cell or agent the rollout does not hold (a link
+    from another recording of the run, an id mistyped) opened the page with "Select a call"
+    and nothing more: the user could not tell the link from no link (found by user39)."""
+    url = write_page(demo_bundle, tmp_path / "demo.html")
+    for link, said in [
+        ("#call=call_9_nowhere", "call_9_nowhere"),
+        ("#compaction=cmp_x", "cmp_x"),
+        ("#cell=cell_x", "cell_x"),
+        ("#thread=/root/nobody", "/root/nobody"),
+        ("#call=%3Cb%3Ex%3C%2Fb%3E", "<b>x</b>"),  # said as text
+    ]:
+        p = page.open(url + link)
+        assert said in p.inner_text("[data-testid=link-not-found]"), link
+        assert "does not hold" in p.inner_text("#detail")
+    p = page.open(url + "#call=call_0_cat")  # one it holds: no such note
+    assert p.locator("[data-testid=link-not-found]").count() == 0
+    p.goto("about:blank")  # a fresh load, not a hash change of the page that selected it
+    p = page.open(url + "#call=%E0%A4%A")  # one that does not decode: nothing, as before
+    assert "Select a call" in p.inner_text("#detail")
+    assert page.errors == []
+
+
 def test_a_spawn_chain_thousands_deep_is_drawn(page: Page, demo_state: Any, tmp_path: Path) -> None:
     """Lanes were ordered by recursion: 20,000 agents each spawned by the one before
     overflowed the call stack and left the page blank (found by review)."""

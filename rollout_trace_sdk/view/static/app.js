@@ -237,7 +237,20 @@ function selectFromHash() {
   const m = /^(call|tool|compaction|cell|thread)=(.+)$/s.exec(h);  // s: an id may hold CR or LF
   if (!m) return;
   // the id itself, else the id as the page and `show` print it (\u200b for a zero-width space)
-  if (!selectId(m[1], m[2])) { const raw = unspell(m[2]); if (raw !== m[2]) selectId(m[1], raw); }
+  if (selectId(m[1], m[2])) return;
+  const raw = unspell(m[2]);
+  if (raw === m[2] || !selectId(m[1], raw)) linkNotFound(m[1], m[2]);
+}
+
+// A link that names nothing this rollout holds (another recording's, a mistyped id) is said:
+// the page read as if there were no link at all.
+const LINK_WORD = { call: "call", tool: "call", compaction: "compaction", cell: "code cell", thread: "agent" };
+
+function linkNotFound(kind, id) {
+  S.sel = S.pane = null;
+  setDetail(`<p class="muted" data-testid="link-not-found">This link names a ${LINK_WORD[kind]} <span class=mono>${esc(id)}</span> that this rollout does not hold.</p>`);
+  renderList(false);
+  draw();
 }
 
 // The characters vis() spells, given back: "call_\\u200ba" -> "call_\u200ba" (only those it spells).
