@@ -64,6 +64,31 @@ def test_a_new_search_starts_at_the_top_of_its_matches(
     assert page.errors == []
 
 
+def test_clearing_the_search_brings_the_list_back_to_the_selection(
+    page: Page, demo_state_200: Any, tmp_path: Path
+) -> None:
+    """A call found by a search, deep in the list, was out of sight once the search was
+    cleared: the list stayed at its top, though seeing what happened around a match is why
+    one clears it; the arrow keys then jumped there (found by user39)."""
+    p = page.open(_state_page(demo_state_200, tmp_path))
+    _search(p, "call_150_sum")
+    p.press("#search", "Enter")
+    link = p.evaluate("location.hash")
+    p.fill("#search", "")
+    p.wait_for_function("!document.querySelector('#filter-note').textContent.includes('“')")
+    assert p.evaluate("location.hash") == link  # still selected
+    inside = p.evaluate(
+        """() => { const list = document.getElementById('list').getBoundingClientRect();
+        const row = document.querySelector('#list .row.sel');
+        if (!row) return false;
+        const r = row.getBoundingClientRect();
+        return r.top >= list.top && r.bottom <= list.bottom; }"""
+    )
+    assert inside
+    assert p.evaluate("document.getElementById('list').scrollTop") > 0  # not the top rows
+    assert page.errors == []
+
+
 def test_a_cut_texts_note_opens_its_payload(
     page: Page, capped_bundles: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -347,9 +347,13 @@ function wire() {
     const q = vis($("search").value.trim()).toLowerCase();  // a pasted U+202E finds its spelling
     // A new search starts at the top of its matches: the old scroll position could land
     // on the last of them, the first ones out of sight.
+    const cleared = !q && S.query;
     if (q !== S.query) $("list").scrollTop = 0;
     S.query = q;
     applyFilter();
+    // A search cleared brings the list back to the selection (a match found by it, most
+    // likely): seeing what happened around it is why one clears a search.
+    if (cleared && S.sel) revealRow(S.sel.kind, S.sel.i);
     if (S.sel) select(S.sel.kind, S.sel.i, { keepScroll: true });
   };
   $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 120); });
