@@ -77,6 +77,9 @@ class AgentToolWork(ToolWork):
             return
         if not self._live:
             return
+        if self._rt.counts_only:  # past the bundle's ceiling: counted, whatever it names
+            self._runtime_ended({}, "completed")
+            return
         if not target.enabled:
             # a null thread (its start was dropped by a full queue with overflow="drop", or
             # it belongs to a disabled rollout): its id is empty, no UUID, and both reducers
@@ -86,6 +89,11 @@ class AgentToolWork(ToolWork):
                 f"not recorded; its {kind} activity is left out",
                 kind="agent activity naming an unrecorded thread",
             )
+            return
+        if target._rt.counts_only:
+            # started past the bundle's ceiling (see ``Runtime.counted_only``): the activity
+            # would name a thread the bundle does not hold; counted with what it holds not
+            self._rt.sink.lost_event()
             return
         if kind in _DELIVERS_MESSAGE and not self._invocation:
             self._rt.sink.lost_event()  # lost with the invocation, counted with it

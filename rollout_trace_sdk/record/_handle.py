@@ -144,14 +144,35 @@ class Handle(Emitter):
         when it closes first, and so does ``owner`` (a turn for the calls in it, a thread
         for its turns) when it ends first. Not recorded, it is ended and not live, and the
         end it will never have is counted, so that the loss report says what the bundle
-        misses (what the null twin handed out instead is asked to record is not seen)."""
+        misses (what the null twin handed out instead is asked to record is not seen).
+
+        Refused because the bundle reached its ceiling, the handle stays open on a runtime
+        that counts instead of writing (``Runtime.counted_only``): what it and all it starts
+        would have recorded is counted, where a null twin would have hidden it."""
+        rt = self._rt
         if recorded:
-            self._rt._open[id(self)] = (self._close_at_shutdown, owner)
+            rt._open[id(self)] = (self._close_at_shutdown, owner)
             return True
-        self._rt.sink.lost_event()
+        if rt.sink.past_ceiling():
+            self._rt = rt = rt.counted_only()
+            rt._open[id(self)] = (self._close_at_shutdown, owner)
+            return True
+        rt.sink.lost_event()
         self._live = False
         self._done = True
         return False
+
+    def _start_dropped(self) -> bool:
+        """The start event this handle offered itself (a thread's, a turn's) was dropped:
+        whether the handle must stop here, ended and not live (its parent hands out the null
+        twin). Dropped because the bundle reached its ceiling, it goes on instead on the
+        runtime that counts (see :meth:`_opened`): ``False``, and ``self._rt`` is that one."""
+        if self._rt.sink.past_ceiling():
+            self._rt = self._rt.counted_only()
+            return False
+        self._live = False
+        self._done = True
+        return True
 
     def _register(self, owner: object | None = None) -> None:
         """Open, its start stood for by other events (a thread's protocol events): as

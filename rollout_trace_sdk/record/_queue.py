@@ -415,6 +415,21 @@ class RecordQueue(ProcessShare):
             return
         self._drop_event()
 
+    def lost_payload(self) -> None:
+        """Count a payload that will not be written though nothing offered it to the queue
+        (work not started past the bundle's ceiling, see :meth:`past_ceiling`): its bytes
+        are not known, as it was never serialised."""
+        if _get_ident() != self._loop_ident:
+            with self._inbox_lock:
+                self._thread_drops[1] += 1
+            return
+        self._drop_payload(0)
+
+    def past_ceiling(self) -> bool:
+        """Whether the bundle has reached its ceiling (schema 3 with ``max_bundle_bytes``):
+        a start refused now is work the bundle will not hold, whose events are counted."""
+        return self._full
+
     async def event(
         self,
         payload: ev.EventPayload,

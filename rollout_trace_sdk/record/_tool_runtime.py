@@ -140,6 +140,12 @@ class ToolRuntime(AgentToolWork):
         """
         if not self._live or not session.enabled:
             return
+        if self._rt.counts_only:
+            self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
+            return  # counted: nothing of this call reaches the bundle
+        if session._rt.counts_only and session._rt.sink is self._rt.sink:
+            self._rt.sink.lost_event()  # a session started past the bundle's ceiling
+            return
         if not session._reachable_from(self._rt):
             warn(
                 f"rollout trace: write_stdin call {self.tool_call_id} names a terminal session "

@@ -70,6 +70,10 @@ class BundleSink(Protocol):
 
     def lost_event(self) -> None: ...
 
+    def lost_payload(self) -> None: ...
+
+    def past_ceiling(self) -> bool: ...
+
     async def flush(self) -> None: ...
 
     def sync_point(self) -> None: ...
@@ -290,6 +294,7 @@ class Runtime:
 
     __slots__ = (
         "_compactions",
+        "_counted",
         "_ids_used",
         "_memos",
         "_open",
@@ -362,7 +367,7 @@ class Runtime:
         self._memos: dict[str, RequestMemo] = {}
         #: open ``wait`` calls by (thread id, runtime cell id) -> how each records that its
         #: cell resolved (schema 3: ``code_cell_wait_target_resolved``), returning its turn
-        self._waits: dict[tuple[str, str], list[Callable[[str], str]]] = {}
+        self._waits: dict[tuple[str, str], list[Callable[[str], str | None]]] = {}
         #: (kind, id) of the turn and tool call ids used so far: Codex's reducer refuses a
         #: second start of either anywhere in the rollout
         self._ids_used: dict[str, Names] = {}
@@ -377,6 +382,53 @@ class Runtime:
         self.call_names = RolloutCallNames()
         #: the runtime cell ids of each thread, as given and as recorded (see ``_cell_ids``)
         self.cell_names = CellNames()
+        #: this runtime for work the bundle will not hold (see :meth:`counted_only`)
+        self._counted: Runtime | None = None
+
+    @property
+    def counts_only(self) -> bool:
+        """Whether this is the runtime that counts instead of writing (:meth:`counted_only`):
+        nothing recorded through it reaches the bundle, so no reference it makes can break
+        the bundle either."""
+        return self._counted is self
+
+    def counted_only(self) -> Runtime:
+        """This rollout's runtime for work whose start the bundle will not hold, because the
+        bundle reached its ceiling (schema 3 with ``max_bundle_bytes``) when it started: its
+        events and payloads, and those of all it starts, are counted as dropped instead of
+        offered to the writer. A refused start handed back the null twin before, so that a
+        sub-agent started past the ceiling lost its turns, calls and their events uncounted
+        (the loss report said 55 events where 2,400 were missing: user39). The ids, open
+        handles and names stay this runtime's, so the work still ends in order and is
+        counted when the rollout closes; the hot path (``flat``) is never used past a ceiling
+        (it is for bundles without limits)."""
+        counted = self._counted
+        if counted is None:
+            counted = Runtime.__new__(Runtime)
+            for name in Runtime.__slots__:
+                setattr(counted, name, getattr(self, name))
+            sink = self.sink
+
+            def _event(
+                payload: ev.EventPayload,
+                *,
+                thread_id: str | None = None,
+                codex_turn_id: str | None = None,
+            ) -> bool:
+                sink.lost_event()
+                return False
+
+            def _payload(kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
+                sink.lost_payload()
+                return None
+
+            counted.event = _event
+            counted.payload = _payload
+            counted.flat = None
+            counted.fast_tools = None
+            counted._counted = counted
+            self._counted = counted
+        return counted
 
     # --- open handles ----------------------------------------------------------------------
 
@@ -415,12 +467,16 @@ class Runtime:
 
     # --- waits on code cells --------------------------------------------------------------------
 
-    def wait_opened(self, thread_id: str, cell_id: str, resolved: Callable[[str], str]) -> None:
+    def wait_opened(
+        self, thread_id: str, cell_id: str, resolved: Callable[[str], str | None]
+    ) -> None:
         """A ``wait`` call on cell ``cell_id`` is running; ``resolved`` records that it got
         the cell's result."""
         self._waits.setdefault((thread_id, cell_id), []).append(resolved)
 
-    def wait_closed(self, thread_id: str, cell_id: str, resolved: Callable[[str], str]) -> None:
+    def wait_closed(
+        self, thread_id: str, cell_id: str, resolved: Callable[[str], str | None]
+    ) -> None:
         waiting = self._waits.get((thread_id, cell_id))
         if waiting is not None and resolved in waiting:
             waiting.remove(resolved)
@@ -433,7 +489,8 @@ class Runtime:
         of them, None if none runs: the wait collects the cell, and Codex (0.169 too)
         writes the cell's end in the wait's turn, a later one than the cell's if it yielded."""
         turns = [resolved(cell_id) for resolved in self._waits.pop((thread_id, cell_id), ())]
-        return turns[0] if turns else None
+        # a wait the bundle does not hold (``counted_only``) gives no turn: none of its is there
+        return next((turn for turn in turns if turn is not None), None)
 
     # --- ids and payload helpers -----------------------------------------------------------
 

@@ -116,11 +116,11 @@ class AgentThread(Handle):
         ref = self._payload("session_metadata", metadata)
         # a thread whose start was dropped (writer full) must record nothing more: every
         # later event would name a thread the reducer never saw. Registered (below) only
-        # once its configuration is recorded, as before.
-        if not self._emit(ev.ThreadStarted(thread_id, agent_path, ref)):
-            self._live = False
-            self._done = True
+        # once its configuration is recorded, as before. Dropped because the bundle reached
+        # its ceiling, it goes on counting what it would record (``_start_dropped``).
+        if not self._emit(ev.ThreadStarted(thread_id, agent_path, ref)) and self._start_dropped():
             return
+        rt = self._rt
         rt.thread_ids.add(thread_id)
         configured = protocol.session_configured(
             session_id=rt.rollout_id,

@@ -195,12 +195,13 @@ class ToolCall(ToolRuntime):
             self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
         self._emit(ev.ToolCallEnded(self.tool_call_id, status, ref))
 
-    def _wait_resolved(self, runtime_cell_id: str) -> str:
-        """The cell this wait waits on ended; the turn the cell's end is written in."""
+    def _wait_resolved(self, runtime_cell_id: str) -> str | None:
+        """The cell this wait waits on ended; the turn the cell's end is written in (None
+        when the bundle does not hold this wait: see ``Runtime.counted_only``)."""
         self._waits_on = None
         if self._rt.items is not None:  # schema 3
             self._emit(ev.CodeCellWaitTargetResolved(self.tool_call_id, runtime_cell_id))
-        return self._turn_id
+        return None if self._rt.counts_only else self._turn_id
 
     # --- results ---------------------------------------------------------------------------
 

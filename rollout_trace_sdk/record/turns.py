@@ -71,10 +71,11 @@ class Turn(Handle):
         self.turn_id = turn_id
         self.last_agent_message: str | None = None
         self._started_s = now_ms() // 1000
-        if not self._emit(ev.CodexTurnStarted(turn_id, thread.thread_id)):
-            self._live = False  # the caller hands out NULL_TURN instead
-            self._done = True
+        if not self._emit(ev.CodexTurnStarted(turn_id, thread.thread_id)) and (
+            self._start_dropped()  # the caller hands out NULL_TURN instead
+        ):
             return
+        rt = self._rt  # the runtime that counts, past the bundle's ceiling
         parent = thread.parent
         initiator = None if parent is None else parent.agent_path
         rt.protocol_event(

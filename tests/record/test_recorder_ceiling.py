@@ -1,0 +1,196 @@
+"""Work started past a schema-3 bundle's ceiling (``max_bundle_bytes``: ``Runtime.counted_only``).
+
+Past the ceiling a start is refused, so the bundle stays bounded. A refused start used to
+hand back the null twin, and everything under it (a sub-agent's turns, a turn's calls, their
+events) was lost uncounted: ``demo --scale 400`` under a 3 MB limit said "dropped 83 events"
+where 4,964 were missing (user39). Now the handle goes on, counting instead of writing, so
+the loss report adds up; and what the bundle does hold never names what it does not (an
+agent thread, a terminal session, a turn), which both reducers would refuse.
+
+The ceiling is twice the limit here (the overdraft floor set to 0), so small rollouts reach it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.record import Rollout, Turn, open_rollout
+
+from .writer_support import reduce_like_codex
+
+_LIMIT = 20_000
+
+
+@pytest.fixture(autouse=True)
+def _small_ceiling(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from rollout_trace_sdk.record import _shard_plan
+
+    monkeypatch.setattr(_shard_plan, "EVENT_OVERDRAFT_BYTES", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the ceiling's own warning
+        yield
+
+
+def _lines(bundle: Path) -> int:
+    return (bundle / "trace.jsonl").read_bytes().count(b"\n")
+
+
+def _dropped(rollout: Rollout) -> int:
+    stats = rollout.stats
+    assert stats is not None
+    return stats.events_dropped
+
+
+def _dropped_events(bundle: Path) -> int:
+    """The events the bundle's loss report says were left out."""
+    from tests.record.writer_support import shard_texts
+
+    reports = [t for t in shard_texts(bundle) if b"rollout_trace_sdk: dropped" in t]
+    assert len(reports) == 1, reports
+    found = re.search(rb"dropped (\d+) events", reports[0])
+    assert found is not None, reports[0]
+    return int(found.group(1))
+
+
+def test_the_loss_report_counts_what_ran_under_refused_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo (sub-agents, terminal sessions, compactions) past its ceiling: the lines
+    written and the events reported left out add up to the uncapped run's lines (plus the
+    report's own line), and Codex 0.171 reduces the bundle as we do."""
+    import rollout_trace_sdk.demo as demo
+
+    whole = demo.run_demo(tmp_path / "whole", 12)
+    monkeypatch.setattr(
+        demo, "open_rollout", functools.partial(open_rollout, max_bundle_bytes=60_000)
+    )
+    capped = demo.run_demo(tmp_path / "capped", 12)
+    dropped = _dropped_events(capped)
+    assert dropped > _lines(whole) // 2  # most of it: was 55 of ~2,400 with null twins
+    assert _lines(capped) - 1 + dropped == _lines(whole)
+    state = reduce_like_codex(capped)
+    assert state["recording_status"] == "closed_with_partial_payloads"
+    assert len(state["threads"]) < 13
+
+
+async def _fill(rollout: Rollout, turn: Turn) -> None:
+    """Record point events in ``turn`` until the bundle reaches its ceiling: one item
+    accepted again and again (stored once), so that the payloads keep room under the
+    limit and what is recorded past the ceiling is stored whole."""
+    before = _dropped(rollout)
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
+    for i in range(100_000):
+        turn.accept(item)
+        if i % 20 == 0:
+            await rollout.flush()
+        if _dropped(rollout) > before:
+            return
+    raise AssertionError("the ceiling was never reached")
+
+
+def _record(tmp_path: Path, body: Any) -> tuple[Path, int]:
+    """Run ``body(rollout, turn)`` in a root turn of a capped rollout; the bundle and the
+    events the rollout counted as dropped."""
+    dropped = 0
+
+    async def main() -> None:
+        nonlocal dropped
+        async with open_rollout(tmp_path, max_bundle_bytes=_LIMIT) as rollout:
+            async with rollout.root.turn() as turn:
+                await body(rollout, turn)
+            await rollout.flush()
+            dropped = _dropped(rollout)
+
+    anyio.run(main)
+    (bundle,) = tmp_path.glob("trace-*")
+    return bundle, dropped
+
+
+def test_a_spawn_recorded_before_the_ceiling_never_names_a_child_started_after_it(
+    tmp_path: Path,
+) -> None:
+    """A spawn_agent call started before the ceiling (its start and end written) whose child
+    starts after it: the call's activity would name a thread the bundle does not hold, which
+    both reducers refuse; it is counted instead, with the child's whole work."""
+    counted: list[int] = []
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        async with turn.tool_call(
+            "call_spawn", "spawn_agent", arguments={"task_name": "w", "message": "do it"}
+        ) as tool:
+            await _fill(rollout, turn)
+            counted.append(_dropped(rollout))
+            child = tool.spawn_agent("worker")
+            assert child.enabled and not child.ended  # counting, not a null twin
+            async with (
+                child,
+                child.turn() as work,
+                work.tool_call("c1", "exec_command", arguments={"cmd": "ls"}) as call,
+            ):
+                call.completed({"type": "function_call_output", "call_id": "c1", "output": "ok"})
+            tool.completed(
+                {"type": "function_call_output", "call_id": "call_spawn", "output": "{}"}
+            )
+
+    bundle, dropped = _record(tmp_path, body)
+    # the child's start and configuration, the activity, the turn, the call, their ends
+    assert dropped - counted[0] >= 8
+    assert b"tool_call_runtime_ended" not in (bundle / "trace.jsonl").read_bytes()
+    state = reduce_like_codex(bundle)
+    assert len(state["threads"]) == 1
+    assert state["tool_calls"]["call_spawn"]["execution"]["status"] == "completed"
+
+
+def test_a_write_stdin_before_the_ceiling_never_names_a_session_started_after_it(
+    tmp_path: Path,
+) -> None:
+    """A write_stdin call recorded before the ceiling whose target session started after it:
+    counted, not warned about as another rollout's session, and the bundle reduces."""
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        async with turn.tool_call("w1", "write_stdin", arguments={"session_id": 1}) as writer:
+            await _fill(rollout, turn)
+            async with turn.tool_call("e1", "exec_command", arguments={"cmd": "cat"}) as exec_call:
+                session = exec_call.exec_started(["cat"], process_id=7)
+                exec_call.completed({"type": "function_call_output", "call_id": "e1", "output": ""})
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # no warning: the ceiling explains it
+                before = _dropped(rollout)
+                writer.stdin_target(session)
+                assert _dropped(rollout) == before + 1
+            session.exited(0, "")
+            writer.completed({"type": "function_call_output", "call_id": "w1", "output": ""})
+
+    bundle, _ = _record(tmp_path, body)
+    state = reduce_like_codex(bundle)
+    assert "e1" not in state["tool_calls"] and "w1" in state["tool_calls"]
+
+
+def test_a_call_resumed_in_a_turn_past_the_ceiling_keeps_its_end(tmp_path: Path) -> None:
+    """A call kept past its turn (``outlive_turn``) and resumed in a turn started past the
+    ceiling: the call is in the bundle, so its end is kept (the ends of what is running
+    are), and both reducers show it completed though its new turn is not there."""
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        call = turn.tool_call("c1", "shell", arguments={"cmd": "rm -rf build"})
+        await call.__aenter__()
+        call.outlive_turn()
+        await _fill(rollout, turn)
+        turn.end()
+        async with rollout.root.turn() as later:
+            assert not later.ended  # counting, not a null twin
+            call.resume_in(later)
+            call.completed({"type": "function_call_output", "call_id": "c1", "output": "done"})
+
+    bundle, _ = _record(tmp_path, body)
+    state = reduce_like_codex(bundle)
+    assert len(state["codex_turns"]) == 1
+    assert state["tool_calls"]["c1"]["execution"]["status"] == "completed"
