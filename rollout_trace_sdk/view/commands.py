@@ -70,11 +70,11 @@ def notes_to(notes: list[str], err: TextIO) -> None:
     """Say on ``err`` what lenient reduction skipped (nothing when it skipped nothing), with
     control characters spelled out: a note quotes the bundle's ids, which the agent chose."""
     if notes:
+        from .lenient_notes import lenient_lines
         from .visible import visible
 
-        print(f"lenient: skipped {len(notes)} thing(s):", file=err)
-        for note in notes:
-            print(f"  {visible(note)}", file=err)
+        for line in lenient_lines(notes):
+            print(visible(line), file=err)
 
 
 def load_noting(

@@ -232,7 +232,9 @@ def load_summary_state(
         trace = reduce_bundle(path, lenient=lenient, skipped=notes, progress=progress)
     how = f"reduced {shown} ({why}; `rollout-trace reduce` writes one, then summary reads it)"
     if notes:
-        how += f"\nlenient: skipped {len(notes)} thing(s):" + "".join(f"\n  {n}" for n in notes)
+        from .lenient_notes import lenient_lines
+
+        how += "".join(f"\n{line}" for line in lenient_lines(notes))
     state = orjson.loads(state_bytes(trace))
     mark_live(state, live)
     return LoadedState(state, path, how)
