@@ -118,7 +118,9 @@ class QueueRules:
         ceiling = self._plan.limits.ceiling_bytes if self._plan is not None else None
         self._reasons.append(
             f"the bundle reached {ceiling} bytes (its event lines may outgrow max_bundle_bytes "
-            "that far): events after it were left out, the ends of what was running kept"
+            "that far): events after it were left out, the ends of what was running kept; "
+            "what started after it counted with all it would have recorded, its payloads by "
+            "number only (never serialised, so not in the bytes)"
         )
         log.warning(
             "rollout_trace_sdk: trace bundle %s reached %s bytes (max_bundle_bytes and the "
