@@ -52,8 +52,20 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 file=err,
             )
         return _REFUSED
+    _reported(path, err)
     print(f"OK {shown}: {report.events} events, {report.payloads} payloads", file=out)
     return 0
+
+
+def _reported(bundle: Path, err: TextIO) -> None:
+    """What the recorder said at the log's end (events dropped, values approximated, secrets
+    redacted), as notes: a bundle whose recorder left events out is valid, and reads as OK,
+    but a user asking about it should learn that it is not all that happened (a bundle past
+    its ``max_bundle_bytes`` ceiling said OK and nothing else)."""
+    from .view.reports import recorder_reports
+
+    for report in recorder_reports(bundle):
+        print(visible(f"note: the recorder reported: {report}"), file=err)
 
 
 def _validate(bundle: Path, err: TextIO) -> Report:

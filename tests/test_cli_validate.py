@@ -596,3 +596,21 @@ def test_one_payload_id_cited_at_two_paths_is_a_problem(tmp_path: Path) -> None:
     code, out, _ = run("validate", bundle)
     assert code == 1
     assert "raw_payload:1 names 'payloads/2.json', but line 2 named 'payloads/1.json'" in out, out
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_ok_says_what_the_recorder_reported_it_lost(tmp_path: Path, schema: int) -> None:
+    """A bundle whose recorder recorded a value approximately (a set) is valid, and OK; the
+    recorder's report at the log's end is a note beside it, as summary and show say it: a
+    bundle that lost events said OK and nothing else."""
+    import anyio
+
+    async def main() -> None:
+        async with open_rollout(tmp_path, schema_version=schema) as rollout:
+            rollout.root.protocol_event("note", {"tags": {"a"}})
+
+    anyio.run(main)
+    (bundle,) = tmp_path.glob("trace-*")
+    code, out, err = run("validate", bundle)
+    assert code == 0 and out.startswith("OK "), err
+    assert "note: the recorder reported: dropped 0 events" in err and "approximately" in err
