@@ -81,6 +81,12 @@ def _schema(bundle: Path) -> int:
     return bundle_schema(bundle) if regular else 2
 
 
+#: the line the CLI writes when a command ends in an internal error (``cli.main``). Only that
+#: message: a bundle's own texts (a tool's output saying "HTTP 500 internal error", as a real
+#: MCP server's may), which ``show`` and ``view`` print, are not one of ours
+_INTERNAL_ERROR = re.compile(r"rollout-trace [\w-]+: internal error: ")
+
+
 def verdict(code: int | None, text: str) -> str | None:
     """Why a run broke the contract, or None. ``code`` None means it timed out."""
     if code is None:
@@ -89,7 +95,7 @@ def verdict(code: int | None, text: str) -> str | None:
         return f"exit code {code}"
     if "Traceback (most recent call last)" in text:
         return "Python traceback"
-    if "internal error" in text:
+    if _INTERNAL_ERROR.search(text):
         return "internal error"
     if code != 0 and not text.strip():
         return "failed without a message"
