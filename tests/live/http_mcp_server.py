@@ -94,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if reply is None:
-            self._plain(500, "the server broke ✓")
+            self._plain(500, "internal error ✓")
             return
         extra = {}
         if mode == "session" and message["method"] == "initialize":
