@@ -7,8 +7,10 @@ a server that is down (503) or refuses the credentials (401), a call whose conne
 one answered with an HTTP 500, one preceded by the server asking the user
 (``elicitation/create``), by progress and log notifications, or past ``tool_timeout_sec``;
 now and then beside the stdio demo server (two servers of one session), found by a tool
-search first, several calls in one answer, resumed by a new process (which connects again).
-A seed draws the server's behaviour and the calls (``seed`` alone: one kind)."""
+search first, several calls in one answer, resumed by a new process (which connects again);
+and through ``codex app-server``, turns calling it and the client's own
+``mcpServer/tool/call`` of it between them. A seed draws the server's behaviour and the
+calls."""
 
 from __future__ import annotations
 
@@ -100,6 +102,37 @@ def _mcp_http(rng: random.Random) -> Scenario:
             after("wr", message("Again done.")),
         ]
     return Scenario("mcp_http", "Use the web server.", rules, extra=tuple(extra), then=then)
+
+
+def _mcp_http_app(rng: random.Random) -> Scenario:
+    """``codex app-server`` with the web server: two to four turns, each a call of one of its
+    tools and an answer, or an answer alone; between them now and then the client's own
+    ``mcpServer/tool/call`` of it (refused when the server did not come up)."""
+    actions: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = []
+    for k in range(rng.randint(2, 4)):
+        text = f"W{k} web"
+        actions.append({"op": "turn", "text": text})
+        match = {"last_user": text, "lacks_call_id": f"wa{k}"}
+        if rng.random() < 0.7:
+            name, args = rng.choice(_WEB_CALLS)
+            rules[:0] = [{"name": f"wa{k}", "match": match, "items": [_web(name, args, f"wa{k}")]}]
+            rules.insert(1, after(f"wa{k}", message(f"W{k} done.")))
+        else:
+            rules.insert(0, {"name": f"wa{k}", "match": match, "items": [message(f"W{k}.")]})
+        if rng.random() < 0.5:
+            name, args = rng.choice(_WEB_CALLS)
+            params = {"threadId": "$THREAD", "server": "web", "tool": name, "arguments": args}
+            direct = {"op": "rpc", "method": "mcpServer/tool/call", "params": params}
+            actions.append({**direct, "may_fail": True})
+    extra = tuple(_server(rng))
+    return Scenario("mcp_http_app", "", rules, extra=extra, app_server=tuple(actions))
+
+
+def web_gap_app_scenario(seed: int) -> Scenario:
+    """The ``codex app-server`` scenario of ``seed``, drawn from it."""
+    made = _mcp_http_app(random.Random(seed))
+    return attrs.evolve(made, name=f"web_mcp_http_app_{seed}", files={**FILES, **made.files})
 
 
 def web_gap_scenario(seed: int) -> Scenario:

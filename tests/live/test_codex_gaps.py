@@ -27,7 +27,8 @@ sessions resumed by the other Codex version, skills; ``GAPS_EDITS_APP_EXAMPLES=N
 app-server turns whose input holds images with a detail, audio, skills and mentions;
 ``GAPS_KILLED_EDITS=N``, default 0, kills N of the exec ones as ``GAPS_KILLED`` does), and
 ``GAPS_WEB_EXAMPLES=N`` (default 1) N of :mod:`tests.live.random_gaps_web`'s (an MCP server over
-streamable HTTP; ``GAPS_KILLED_WEB=N``, default 0, kills N of them)."""
+streamable HTTP; ``GAPS_KILLED_WEB=N``, default 0, kills N of them; ``GAPS_WEB_APP_EXAMPLES=N``,
+default 1, ``codex app-server`` threads using it)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ from tests.live.random_gaps_app import gap_app_scenario
 from tests.live.random_gaps_edits import edit_gap_app_scenario, edit_gap_scenario
 from tests.live.random_gaps_more import more_gap_app_scenario, more_gap_scenario
 from tests.live.random_gaps_user import user_gap_app_scenario, user_gap_scenario
-from tests.live.random_gaps_web import web_gap_scenario
+from tests.live.random_gaps_web import web_gap_app_scenario, web_gap_scenario
 from tests.live.random_limits import draw_limits
 from tests.live.random_scenarios import describe
 from tests.live.recording import record, record_killed
@@ -75,6 +76,7 @@ KILLED_EDITS = int(os.environ.get("GAPS_KILLED_EDITS", "0"))
 EDITS_APP = int(os.environ.get("GAPS_EDITS_APP_EXAMPLES", "1"))
 WEB = int(os.environ.get("GAPS_WEB_EXAMPLES", "1"))
 KILLED_WEB = int(os.environ.get("GAPS_KILLED_WEB", "0"))
+WEB_APP = int(os.environ.get("GAPS_WEB_APP_EXAMPLES", "1"))
 #: the turn of a session resumed after it was killed: a command, then an answer (first among
 #: the rules: the scenario's own may match its request too)
 _GO_ON = [
@@ -176,6 +178,14 @@ def test_a_scenario_of_a_remote_mcp_server_reduces_as_codex_reduces_it(
     seed: int, tmp_path: Path
 ) -> None:
     _check(_limited(web_gap_scenario(seed), seed), tmp_path, seed)
+
+
+@pytest.mark.codex
+@pytest.mark.parametrize("seed", range(SEED, SEED + WEB_APP))
+def test_an_app_server_session_of_a_remote_mcp_server_reduces_as_codex_reduces_it(
+    seed: int, tmp_path: Path
+) -> None:
+    _check(_limited(web_gap_app_scenario(seed), seed), tmp_path, seed)
 
 
 @pytest.mark.codex
