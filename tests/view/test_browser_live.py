@@ -76,6 +76,80 @@ def test_a_live_poll_keeps_the_selection_by_its_id_not_its_position(
     assert page.errors == []
 
 
+def test_a_live_poll_keeps_the_shown_agent_by_its_id_not_its_position(
+    page: Page, demo_bundle: Path, failed_tool_bundle: Path, tmp_path: Path
+) -> None:
+    """An agent's details shown (the agents tab marking it, its calls only listed) through a
+    poll that read a bundle rewritten under the page: the list still marked the old position,
+    now another agent, the filter kept it, and the pane kept the old agent's details as if it
+    were still there (found by user39)."""
+    live = _serve_copy(demo_bundle, tmp_path)
+    with ViewServer(live, 0) as server:
+        p = page.open(server.url)
+        root = "/root"
+        p.click('.tabs button[data-tab="agents"]')
+        p.locator("[data-testid=row-agent]").first.click()
+        shown = p.inner_text("#detail")
+        assert root in shown and "thread id" in shown
+        touch_later(live / "trace.jsonl")  # the same rollout, read again: the agent stays
+        p.evaluate("window.__rt.poll()")
+        assert p.inner_text("#detail") == shown
+        assert p.locator("#list [aria-selected=true]").count() == 1
+        old_id = p.evaluate("window.__rt.threadId(0)")
+        p.click("[data-filter-thread]")  # only its calls listed (the calls tab)
+        assert p.locator("#clear-thread").count() == 1
+        shutil.rmtree(live)
+        shutil.copytree(failed_tool_bundle, live)  # another rollout: its root is at index 0
+        touch_later(live / "trace.jsonl")
+        p.evaluate("window.__rt.poll()")
+        assert p.evaluate("window.__rt.stats().tools") == 1  # the new rollout was read
+        assert p.evaluate("window.__rt.threadId(0)") != old_id
+        assert old_id in p.inner_text("[data-testid=selection-gone]")
+        assert p.locator("#clear-thread").count() == 0  # its filter went with it
+        p.click('.tabs button[data-tab="agents"]')
+        assert p.locator("[data-testid=row-agent]").count() == 1
+        assert p.locator("#list [aria-selected=true]").count() == 0
+    assert page.errors == []
+
+
+def test_a_deep_link_to_a_call_not_yet_recorded_selects_it_once_it_arrives(
+    page: Page, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """Served while recording, a link to a call the log did not hold yet said so, and then
+    selected nothing when a poll brought the call (found by user39). It is selected once it
+    arrives, unless the user selected something meanwhile."""
+    live = _serve_copy(demo_bundle, tmp_path)
+    log = live / "trace.jsonl"
+    whole = log.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    cut = next(n for n, line in enumerate(lines) if b"call_0_close" in line)
+    with ViewServer(live, 0) as server:
+        for user_selects in (False, True):
+            log.write_bytes(b"".join(lines[:cut]))
+            touch_later(log)
+            p = page.open(server.url + "#call=call_0_close")
+            assert "call_0_close" in p.inner_text("[data-testid=link-not-found]")
+            touch_later(log)  # a poll that brings nothing new: the note stays
+            p.evaluate("window.__rt.poll()")
+            assert p.locator("[data-testid=link-not-found]").count() == 1
+            if user_selects:
+                p.locator("[data-testid=row-call]").first.click()
+                chosen = p.evaluate("location.hash")
+            log.write_bytes(whole)
+            touch_later(log)
+            p.evaluate("window.__rt.poll()")
+            assert p.evaluate("window.__rt.stats().calls") > 0
+            if user_selects:
+                assert p.evaluate("location.hash") == chosen
+                assert "call_0_close" not in p.inner_text("#detail")
+            else:
+                assert p.evaluate("location.hash") == "#call=call_0_close"
+                assert "call_0_close" in p.inner_text("#detail")
+                assert "call_0_close" in p.inner_text("#list [aria-selected=true]")
+            p.goto("about:blank")
+    assert page.errors == []
+
+
 def test_the_live_badge_says_offline_then_live_again(
     page: Page, demo_bundle: Path, tmp_path: Path
 ) -> None:

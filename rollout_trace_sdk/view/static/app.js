@@ -53,12 +53,17 @@ async function poll() {
     if (st.version && st.version !== S.version) {
       const model = await (await fetchOk("model.json")).json();
       S.version = st.version;
-      const sel = S.sel, selId = sel && S.pane === sel ? S.m[SEL_LIST[sel.kind]][sel.i].id : null;
+      const sel = S.sel, selId = sel ? S.m[SEL_LIST[sel.kind]][sel.i].id : null;
+      const agent = S.agentSel != null && S.m.threads[S.agentSel] ? S.m.threads[S.agentSel].id : null;
+      const pane = S.pane, only = S.threadFilter >= 0 && S.m.threads[S.threadFilter] ? S.m.threads[S.threadFilter].id : null;
+      if (only != null) S.threadFilter = threadIndex(model, only, S.threadFilter);  // by id, or none
       setModel(model, false);
       S.refresh = true;
       try {
-        if (selId != null) reselect(sel, selId);
+        if (selId != null) reselect(sel, selId, pane === sel);
+        if (agent != null) reagent(agent, pane === "agent");
       } finally { S.refresh = false; }
+      if (S.pendingLink) selectPendingLink();
     }
     showStatus(st);
   } catch (e) {
@@ -74,15 +79,49 @@ async function poll() {
 const SEL_LIST = { call: "calls", tool: "tools", cmp: "compactions", cell: "cells" };
 const SEL_WORD = { call: "inference call", tool: "tool call", cmp: "compaction", cell: "code cell" };
 
-function reselect(sel, id) {
+// ``shown``: the details pane shows it (else an agent does, and is left as it is).
+function reselect(sel, id, shown) {
   const list = S.m[SEL_LIST[sel.kind]];
   let i = list[sel.i] && list[sel.i].id === id ? sel.i : -1;  // a growing log keeps positions
   if (i < 0) i = list.findIndex((o) => o.id === id);
+  if (!shown) {  // only the list's mark moves with it (or goes)
+    S.sel = i >= 0 ? { kind: sel.kind, i, key: i } : null;
+    return;
+  }
   if (i >= 0) return select(sel.kind, i, { keepScroll: true, fromPoll: true });
   S.sel = S.pane = null;  // the address still names it: a link to it is not rewritten
   setDetail(`<p class="muted" data-testid="selection-gone">The bundle was read again and no longer holds the ${SEL_WORD[sel.kind]} <span class=mono>${esc(id)}</span> that was selected.</p>`);
   renderList(false);
   draw();
+}
+
+// The agent whose details were shown (or that the agents tab marks) found again by its id, as
+// the selection is: the old position can hold another agent after the bundle was rewritten.
+function reagent(id, shown) {
+  const t = threadIndex(S.m, id, S.agentSel);
+  if (t >= 0) {
+    if (shown) showThread(t); else S.agentSel = t;
+  } else {
+    S.agentSel = null;
+    if (shown) {
+      S.pane = null;
+      setDetail(`<p class="muted" data-testid="selection-gone">The bundle was read again and no longer holds the agent <span class=mono>${esc(id)}</span> whose details were shown.</p>`);
+    }
+  }
+  renderList(false);
+}
+
+// Where the agent ``id`` is in ``m``: at ``was`` still (a growing log), elsewhere, or -1.
+function threadIndex(m, id, was) {
+  return m.threads[was] && m.threads[was].id === id ? was : m.threads.findIndex((x) => x.id === id);
+}
+
+// A deep link that named nothing yet (a live rollout that has not recorded it) selects what it
+// names once a poll brings it, once, unless the user selected something since (which drops it).
+function selectPendingLink() {
+  const [kind, id] = S.pendingLink;
+  S.pendingLink = null;
+  if (!selectLink(kind, id)) S.pendingLink = [kind, id];  // not yet: the note stays
 }
 
 function setLive(text, title) {
@@ -194,6 +233,7 @@ function select(kind, key, opts) {
   }
   const obj = kind === "call" ? m.calls[i] : kind === "tool" ? m.tools[i] : kind === "cmp" ? m.compactions[i] : kind === "cell" ? m.cells[i] : null;
   if (!obj) return;
+  if (!opts.fromPoll) S.pendingLink = null;  // a selection made: a pending link no longer waits
   S.sel = { kind, i, key: i };
   // A followed link (opts.push) is a step the browser's Back undoes (Alt+Left: hashchange
   // selects what the address then names); a selection in the list or on the timeline is not.
@@ -236,10 +276,14 @@ function selectFromHash() {
   try { h = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }  // a malformed link selects nothing
   const m = /^(call|tool|compaction|cell|thread)=(.+)$/s.exec(h);  // s: an id may hold CR or LF
   if (!m) return;
-  // the id itself, else the id as the page and `show` print it (\u200b for a zero-width space)
-  if (selectId(m[1], m[2])) return;
-  const raw = unspell(m[2]);
-  if (raw === m[2] || !selectId(m[1], raw)) linkNotFound(m[1], m[2]);
+  if (!selectLink(m[1], m[2])) linkNotFound(m[1], m[2]);
+}
+
+// The id itself, else the id as the page and `show` print it (\u200b for a zero-width space).
+function selectLink(kind, id) {
+  if (selectId(kind, id)) return true;
+  const raw = unspell(id);
+  return raw !== id && selectId(kind, raw);
 }
 
 // A link that names nothing this rollout holds (another recording's, a mistyped id) is said:
@@ -248,6 +292,7 @@ const LINK_WORD = { call: "call", tool: "call", compaction: "compaction", cell: 
 
 function linkNotFound(kind, id) {
   S.sel = S.pane = null;
+  S.pendingLink = [kind, id];  // a live rollout may record it yet (poll)
   setDetail(`<p class="muted" data-testid="link-not-found">This link names a ${LINK_WORD[kind]} <span class=mono>${esc(id)}</span> that this rollout does not hold.</p>`);
   renderList(false);
   draw();
@@ -463,6 +508,7 @@ window.__rt = { ready: false, select: (id) => { const h = S.byId.get(id); if (h)
   view: () => [S.vx0, S.vx1, S.t1],  // the timeline's window and the rollout's span (tests)
   poll: () => poll(),  // a poll now (tests: the page polls every two seconds)
   scrollLanes: (y) => { S.scrollY = y; drawNow(); return S.scrollY; },
+  threadId: (t) => (S.m.threads[t] ? S.m.threads[t].id : null),  // the agent at a position (tests)
 };
 // Everything start() needs is above this script; the embedded payloads below it are read
 // only when one is opened, so start now instead of waiting for the whole document.

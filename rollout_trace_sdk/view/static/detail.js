@@ -239,7 +239,8 @@ function showThread(t) {
   const kids = m.threads.map((x, k) => [x, k]).filter(([x]) => x.parent === t);
   if (kids.length) h += `<h3>Sub-agents</h3>` + kids.slice(0, 300).map(([, k]) => `<div>${threadLink(k)}</div>`).join("");
   setDetail(h);
-  S.pane = null;  // not the selection: a poll leaves it be
+  S.pane = "agent";  // not the selection: a poll finds the agent again by its id, not the call
+  S.pendingLink = null;  // shown: a deep link still waiting for its call no longer does
   S.agentSel = t;  // the agents tab marks it (and its arrow keys go on from it)
   if (S.tab === "agents") renderList(false);
 }
