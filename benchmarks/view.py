@@ -6,6 +6,8 @@ then measures, in this one run:
 * ``reduce``: reducing the bundle (``reduce_bundle`` + ``state_bytes``), the baseline;
 * ``html``: what ``view`` adds on top of that: the view model and the self-contained page with
   every payload embedded (deflated, base64); the target is html <= 2x reduce;
+* the commands ``rollout-trace reduce`` and ``rollout-trace view -o``, each in a process of
+  its own: wall time and peak resident memory (what a user waits for and needs);
 * in headless Chromium (the system's ``chromium``, driven by Playwright): first contentful
   paint and time until the page is interactive, the JS heap after a garbage collection (via
   the DevTools protocol), and frame times while scrolling the calls list (the largest list)
@@ -21,6 +23,8 @@ import io
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -77,6 +81,32 @@ def _timed(fn: Any) -> tuple[float, Any]:
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, value
+
+
+#: ``rollout-trace ARGS`` run in this child, then its peak resident memory on stderr: VmHWM
+#: (Linux) counts only what the command used; the child's ``ru_maxrss`` also counts the
+#: benchmark's own memory the child was forked with.
+_PEAK = (
+    "import sys; from rollout_trace_sdk.cli import main; sys.argv[0] = 'rollout-trace'; code = main(); "
+    "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1], "
+    "file=sys.stderr); sys.exit(code)"
+)
+
+
+def _command(*args: str) -> tuple[float, float]:
+    """``rollout-trace ARGS`` in a child process: (seconds, peak resident MB)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"rollout-trace {' '.join(args)}: exit {done.returncode}: {done.stderr}")
+    return seconds, int(done.stderr.split()[-1]) / 1024
 
 
 def _p95(frames: list[float]) -> float:
@@ -163,6 +193,8 @@ def main() -> None:
         html_s, page = _timed(lambda: static_page(state, PayloadReader(bundle)))
         page_path = work / "page.html"
         page_path.write_text(page, encoding="utf-8")
+        reduce_cmd = _command("reduce", str(bundle), "-o", str(work / "state.json"))
+        view_cmd = _command("view", str(bundle), "-o", str(work / "view.html"))
         figures: dict[str, Any] = {
             "load_average": os.getloadavg()[0],
             "cpus": os.cpu_count(),
@@ -175,6 +207,10 @@ def main() -> None:
             "html_s": html_s,
             "html_vs_reduce": html_s / reduce_s,
             "page_mb": len(page) / 1e6,
+            "reduce_command_s": reduce_cmd[0],
+            "reduce_peak_mb": reduce_cmd[1],
+            "view_command_s": view_cmd[0],
+            "view_peak_mb": view_cmd[1],
         }
         if not args.no_browser:
             figures.update(_browser(page_path))
@@ -193,6 +229,10 @@ def main() -> None:
     )
     print(
         f"html page (model+embed)  {figures['html_s']:7.2f} s   {figures['page_mb']:.1f} MB   {figures['html_vs_reduce']:.2f}x reduce (target <= 2x)"
+    )
+    print(
+        f"`reduce -o` / `view -o`    {figures['reduce_command_s']:6.2f} s / {figures['view_command_s']:.2f} s   "
+        f"peak {figures['reduce_peak_mb']:.0f} MB / {figures['view_peak_mb']:.0f} MB"
     )
     print(f"first contentful paint   {figures['first_paint_ms']:7.0f} ms  (target <= 2000)")
     print(f"model parsed             {figures['model_parsed_ms']:7.0f} ms")

@@ -137,7 +137,7 @@ def write_named(
 
 def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Write the static page, or serve until interrupted."""
-    from .html import static_page
+    from .html import static_page_chunks
     from .payloads import PayloadReader
 
     source = Path(args.source)
@@ -172,13 +172,12 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     reports = recorder_reports(source) if source.is_dir() else []
     default = source / "view.html" if source.is_dir() else source.with_suffix(".html")
     try:
-        page = static_page(state, reader, notes=notes, reports=reports)
+        # in pieces, written as they come: the page as one string doubled the command's peak
+        page = static_page_chunks(state, reader, notes=notes, reports=reports)
     finally:
         if reader is not None:
             reader.close()
-    return write_named(
-        "view", [source], args.output, default, lambda: [page.encode("utf-8")], out, err
-    )
+    return write_named("view", [source], args.output, default, lambda: page, out, err)
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, Final
 
@@ -58,8 +58,19 @@ def _script_json(value: Any) -> str:
     ``<!--``, which puts the HTML parser in a state where a later ``<script>`` keeps the
     element open and swallows the page's own code), and U+2028/9 escaped for older parsers.
     ``<`` only ever occurs inside JSON strings, where ``\\u003c`` means the same."""
-    text = orjson.dumps(value).decode("utf-8")
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return _script_json_bytes(value).decode("utf-8")
+
+
+def _script_json_bytes(value: Any) -> bytes:
+    """:func:`_script_json` as UTF-8, made without a ``str`` of it (tens of megabytes for a
+    large model): ``<`` is one byte and U+2028/9 one sequence each, never part of another
+    character's bytes, so replacing bytes replaces exactly the characters."""
+    return (
+        orjson.dumps(value)
+        .replace(b"<", b"\\u003c")
+        .replace("\u2028".encode(), b"\\u2028")
+        .replace("\u2029".encode(), b"\\u2029")
+    )
 
 
 def render_page(
@@ -80,39 +91,59 @@ def render_page(
     Returns:
         The HTML text.
     """
+    chunks = page_chunks(model, boot=boot, data=[data.encode("utf-8")], script_url=script_url)
+    return b"".join(chunks).decode("utf-8")
+
+
+def page_chunks(
+    model: Mapping[str, Any],
+    *,
+    boot: Mapping[str, Any],
+    data: Iterable[bytes] = (),
+    script_url: str | None = None,
+) -> Iterator[bytes]:
+    """:func:`render_page`'s page as UTF-8, in pieces written as they come (``data`` too): the
+    page as one string, then its bytes, set ``view``'s peak memory on a large rollout (two
+    copies of a 100 MB page on top of the model and the state)."""
     meta = model.get("meta") if isinstance(model, Mapping) else None
     rollout = meta.get("rollout_id") if isinstance(meta, Mapping) else None
     title = f"rollout {rollout}" if rollout else "rollout trace"
-    blocks = [f'<script type="application/json" id="rt-boot">{_script_json(boot)}</script>']
-    if model:
-        blocks.append(
-            f'<script type="application/json" id="rt-model">{_script_json(model)}</script>'
-        )
+
+    def blocks() -> Iterator[bytes]:
+        yield b'<script type="application/json" id="rt-boot">' + _script_json_bytes(boot)
+        yield b"</script>"
+        if model:
+            yield b'\n<script type="application/json" id="rt-model">'
+            yield _script_json_bytes(model)
+            yield b"</script>"
+
     if script_url is None:
         script = f"<script>\n{script_text()}\n</script>"
     else:
         script = f'<script src="{_html_escape(script_url)}"></script>'
     # The script runs as soon as it is parsed, with the model above it; the payloads come
     # after it, so the page draws while the browser is still reading them.
-    return _fill(
-        static_text("index.html"),
-        {
-            "__TITLE__": _html_escape(title),
-            "/*__STYLE__*/": static_text("style.css"),
-            _SCRIPT_SLOT: script,
-            "__DATA__": "\n".join(blocks),
-            "__PAYLOADS__": data,
-        },
-    )
+    values: dict[str, Iterable[bytes]] = {
+        "__TITLE__": [_html_escape(title).encode("utf-8")],
+        "/*__STYLE__*/": [static_text("style.css").encode("utf-8")],
+        _SCRIPT_SLOT: [script.encode("utf-8")],
+        "__DATA__": blocks(),
+        "__PAYLOADS__": data,
+    }
+    return _fill(static_text("index.html"), values)
 
 
-def _fill(template: str, values: Mapping[str, str]) -> str:
+def _fill(template: str, values: Mapping[str, Iterable[bytes]]) -> Iterator[bytes]:
     """``template`` with each marker (a key of ``values``) replaced, in one pass over the
     template only: no value is searched for markers, so a rollout id in the title or agent
     text in the data that contains ``__DATA__`` or ``/*__SCRIPT__*/`` stays text, whatever
     order the markers come in."""
-    pattern = "|".join(re.escape(marker) for marker in values)
-    return re.sub(pattern, lambda match: values[match.group(0)], template)
+    pattern = "(" + "|".join(re.escape(marker) for marker in values) + ")"
+    for k, part in enumerate(re.split(pattern, template)):
+        if k % 2:  # a marker (re.split puts the captured separators at odd positions)
+            yield from values[part]
+        elif part:
+            yield part.encode("utf-8")
 
 
 def _html_escape(text: str) -> str:
@@ -132,15 +163,25 @@ def embedded_payloads(
     Returns:
         (the ``<script>`` element or "", a note for the page or "").
     """
+    pieces, note = _payload_pieces(reader, state, limit)
+    return b"".join(pieces).decode("ascii"), note
+
+
+def _payload_pieces(
+    reader: PayloadReader | None, state: Mapping[str, Any], limit: int
+) -> tuple[list[bytes], str]:
+    """:func:`embedded_payloads`'s element in pieces (ASCII: the ids are ``raw_payload:N`` as
+    JSON, the bodies base64), one a payload: the whole element as one string, then as JSON,
+    held three copies of every embedded body at once."""
     index = state.get("raw_payloads")
     if not isinstance(index, Mapping):
         index = {}
     if reader is None:
         return (
-            "",
+            [],
             "Payload bodies are not in this page: it was made from a state.json. Run `rollout-trace view BUNDLE` on the bundle directory to include them.",
         )
-    encoded: dict[str, str] = {}
+    pieces = [b'<script type="application/json" id="rt-payloads">{']
     total = 0
     left_out = 0
     unreadable = 0
@@ -156,7 +197,10 @@ def embedded_payloads(
             left_out += 1
             continue
         total += len(raw)
-        encoded[payload_id] = base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+        body = base64.b64encode(zlib.compress(raw, 6))
+        comma = b"," if len(pieces) > 1 else b""
+        pieces.append(comma + _script_json_bytes(payload_id) + b':"' + body + b'"')
+    pieces.append(b"}</script>")
     notes = []
     if left_out:
         notes.append(
@@ -165,8 +209,7 @@ def embedded_payloads(
         )
     if unreadable:
         notes.append(f"{unreadable:,} payloads could not be read from the bundle.")
-    element = f'<script type="application/json" id="rt-payloads">{_script_json(encoded)}</script>'
-    return element, " ".join(notes)
+    return pieces, " ".join(notes)
 
 
 def _payload_number(payload_id: str) -> tuple[int, str]:
@@ -182,7 +225,7 @@ def static_page(
     notes: Sequence[str] = (),
     reports: Sequence[str] = (),
 ) -> str:
-    """One self-contained HTML page for a reduced state.
+    """One self-contained HTML page for a reduced state (:func:`static_page_chunks` joined).
 
     Args:
         state: the reduced state as plain JSON values.
@@ -196,8 +239,25 @@ def static_page(
     Returns:
         The HTML text.
     """
+    chunks = static_page_chunks(
+        state, reader, payload_limit=payload_limit, notes=notes, reports=reports
+    )
+    return b"".join(chunks).decode("utf-8")
+
+
+def static_page_chunks(
+    state: Mapping[str, Any],
+    reader: PayloadReader | None,
+    *,
+    payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+    notes: Sequence[str] = (),
+    reports: Sequence[str] = (),
+) -> Iterator[bytes]:
+    """:func:`static_page`'s page as UTF-8 pieces, to be written as they come (what ``view``
+    does). The payloads are read now (``reader`` may be closed once this returns); the model's
+    JSON is made while the pieces are written."""
     model = build_view_model(state)
-    data, note = embedded_payloads(reader, state, payload_limit)
+    data, note = _payload_pieces(reader, state, payload_limit)
     # the first 100, as the served page shows them (the terminal printed them all)
     boot = {
         "mode": "static",
@@ -206,4 +266,4 @@ def static_page(
         "notes_total": len(notes),
         "reports": list(reports),
     }
-    return render_page(model, boot=boot, data=data)
+    return page_chunks(model, boot=boot, data=data)
