@@ -84,9 +84,12 @@ def load_noting(
     reduction skipped said on ``err`` (and appended to ``notes``, for a page that says it
     too); what every command showing a rollout starts with."""
     from .load import load_state
+    from .progress import reduction_progress
 
     notes = [] if notes is None else notes
-    state = load_state(source, lenient=lenient, skipped=notes)
+    # a bar on a terminal's stderr past a second, as `reduce` and `summary` draw it
+    with reduction_progress(err, f"reducing {Path(source).name}") as progress:
+        state = load_state(source, lenient=lenient, skipped=notes, progress=progress)
     notes_to(notes, err)
     return state
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -16,11 +16,18 @@ from ..reduce.errors import ReduceError
 from ..reduce.liveness import log_is_written
 from .capture import WRITER_LIVE_KEY
 
+if TYPE_CHECKING:
+    from ..reduce.bundle import Progress
+
 __all__ = ["load_state", "mark_live", "read_state_bytes"]
 
 
 def load_state(
-    source: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+    source: str | Path,
+    *,
+    lenient: bool = False,
+    skipped: list[str] | None = None,
+    progress: Progress | None = None,
 ) -> Any:
     """The reduced state of a bundle directory (reduced now) or of a ``state.json`` file.
 
@@ -28,6 +35,8 @@ def load_state(
         source: a bundle directory or a state file.
         lenient: reduce what a crashed or still-running recorder left behind.
         skipped: receives lenient mode's notes.
+        progress: told how far the reduction has read the log (``progress.reduction_progress``
+            draws it); a state file is read with no call to it.
 
     Returns:
         The state as plain JSON values.
@@ -45,7 +54,7 @@ def load_state(
         from ..reduce import reduce_bundle, state_bytes
 
         live = log_is_written(path)  # asked first: a writer closing meanwhile leaves it whole
-        raw = state_bytes(reduce_bundle(path, lenient=lenient, skipped=skipped))
+        raw = state_bytes(reduce_bundle(path, lenient=lenient, skipped=skipped, progress=progress))
         # the trace is let go before the state is parsed: both at once were the peak of
         # `view` on a large rollout (1.1 GB against 0.9 GB at `demo --scale 2000`)
         state = orjson.loads(raw)

@@ -33,6 +33,7 @@ from .html import SCRIPT_PATH, render_page, script_text
 from .load import load_state
 from .model import build_view_model
 from .payloads import PayloadReader, PayloadRefused
+from .progress import reduction_progress
 from .reports import recorder_reports
 
 HOST: Final = "127.0.0.1"
@@ -103,7 +104,7 @@ class _Source:
         payload the recording is still writing are held back."""
         notes: list[str] = []
         try:
-            state = load_state(self.path, lenient=True, skipped=notes)
+            state = self._load(notes)
         except ReduceError as exc:
             # Mid-write or broken: keep showing the last good state, say why.
             if self._state is None:
@@ -132,6 +133,15 @@ class _Source:
         self.error = None
         if again:
             self._reopen_reader()
+
+    def _load(self, notes: list[str]) -> Any:
+        """The input reduced again; the first time, before the server says its address, with
+        a progress bar on ``err`` when it is a terminal (as ``reduce`` and ``summary`` draw
+        it): a large bundle took its 20 s with nothing printed at all."""
+        if self._state is not None or self.err is None:
+            return load_state(self.path, lenient=True, skipped=notes)
+        with reduction_progress(self.err, f"reducing {self.path.name}") as progress:
+            return load_state(self.path, lenient=True, skipped=notes, progress=progress)
 
     def _reopen_reader(self) -> None:
         """The new state's payloads are read from the bundle as it is now."""

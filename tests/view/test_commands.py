@@ -193,3 +193,25 @@ def test_a_page_that_cannot_be_written_says_why(demo_bundle: Path, tmp_path: Pat
     assert (code, out) == (1, "")
     assert err.startswith(f"rollout-trace view: cannot write {page}: "), err
     assert "No such file or directory" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_view_says_on_a_terminal_that_it_is_reducing_the_bundle(
+    demo_bundle_200: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``view -o`` (and ``show``) reduced a large bundle with nothing printed until the page's
+    path: they draw the bar ``reduce`` and ``summary`` draw, on a terminal only (here past no
+    delay: the bundle reduces in under a second)."""
+    from rollout_trace_sdk.view import progress
+
+    monkeypatch.setattr(progress, "DELAY_S", 0.0)
+    monkeypatch.delenv("TERM", raising=False)
+    err = _Terminal()
+    page = tmp_path / "page.html"
+    assert main(["view", str(demo_bundle_200), "-o", str(page)], out=io.StringIO(), err=err) == 0
+    assert "reducing trace-" in err.getvalue()  # the bundle's name, cut to the width
+    assert _run("view", demo_bundle_200, "-o", page)[2] == ""  # piped: nothing

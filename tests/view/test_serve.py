@@ -367,3 +367,28 @@ def test_every_answer_forbids_sniffing_and_caching(demo_bundle: Path) -> None:
         _, _, response = _request(server, "GET", "/model.json", host="evil.example")
         assert response.status == 403
         assert response.getheader("X-Content-Type-Options") == "nosniff"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_serving_a_bundle_says_on_a_terminal_that_it_is_reducing_it(
+    demo_bundle_200: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``view --serve`` on a large bundle printed nothing until its address, 20 s at
+    ``demo --scale 2000`` (user39): its first reduction draws the bar ``reduce`` and
+    ``summary`` draw, on a terminal only (here past no delay: the bundle reduces in under a
+    second)."""
+    from rollout_trace_sdk.view import progress
+
+    monkeypatch.setattr(progress, "DELAY_S", 0.0)
+    monkeypatch.delenv("TERM", raising=False)
+    terminal, piped = _Terminal(), io.StringIO()
+    with ViewServer(demo_bundle_200, 0, err=terminal):
+        pass
+    assert "reducing trace-" in terminal.getvalue()  # the bundle's name, cut to the width
+    with ViewServer(demo_bundle_200, 0, err=piped):
+        pass
+    assert piped.getvalue() == ""
