@@ -1,6 +1,6 @@
 """The viewer on a large bundle: page generation against reduction, and the page in Chromium.
 
-Records ``rollout-trace demo --scale N`` (default 400: 401 agents, ~30,000 events, ~40 MB),
+Records ``rollout-trace demo --scale N`` (default 400: 401 agents, ~32,000 events, ~17 MB),
 then measures, in this one run:
 
 * ``reduce``: reducing the bundle (``reduce_bundle`` + ``state_bytes``), the baseline;
@@ -13,7 +13,7 @@ then measures, in this one run:
   the DevTools protocol), and frame times while scrolling the calls list (the largest list)
   and the timeline. Targets: first paint <= 2 s, no frame over 100 ms, heap <= 200 MB.
 
-    python benchmarks/view.py [--scale 400] [--bundle DIR] [--json]
+    python benchmarks/view.py [--scale 400] [--bundle DIR] [--json] [--no-browser]
 """
 
 from __future__ import annotations
