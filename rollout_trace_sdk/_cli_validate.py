@@ -62,10 +62,15 @@ def _reported(bundle: Path, err: TextIO) -> None:
     redacted), as notes: a bundle whose recorder left events out is valid, and reads as OK,
     but a user asking about it should learn that it is not all that happened (a bundle past
     its ``max_bundle_bytes`` ceiling said OK and nothing else)."""
+    for said in _recorder_said(bundle):
+        print(visible(f"note: {said}"), file=err)
+
+
+def _recorder_said(bundle: str | Path) -> list[str]:
+    """The recorder's reports at the end of ``bundle``'s log, each as a note says it."""
     from .view.reports import recorder_reports
 
-    for report in recorder_reports(bundle):
-        print(visible(f"note: the recorder reported: {report}"), file=err)
+    return [f"the recorder reported: {report}" for report in recorder_reports(Path(bundle))]
 
 
 def _validate(bundle: Path, err: TextIO) -> Report:
@@ -221,7 +226,8 @@ def _judge(report: Report) -> Verdict:
     """What one bundle's report says on a root's lines (see :class:`Verdict`)."""
     notes = tuple(visible(f"note: {report.bundle}: {note}") for note in report.notes)
     if not report.problems:
-        return Verdict(notes)
+        said = _recorder_said(report.bundle)  # as for one bundle (``_reported``)
+        return Verdict(notes + tuple(visible(f"note: {report.bundle}: {s}") for s in said))
     if report.recording:
         kind = _RECORDING
     elif not report.unclosed or (report.refused and not report.lenient_reads):

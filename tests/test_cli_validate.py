@@ -614,3 +614,22 @@ def test_ok_says_what_the_recorder_reported_it_lost(tmp_path: Path, schema: int)
     code, out, err = run("validate", bundle)
     assert code == 0 and out.startswith("OK "), err
     assert "note: the recorder reported: dropped 0 events" in err and "approximately" in err
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_root_says_what_each_ok_bundles_recorder_reported(tmp_path: Path, jobs: str) -> None:
+    """``validate ROOT`` (serially and in workers) notes each OK bundle's recorder reports,
+    the bundle named, as ``validate BUNDLE`` does; a bundle without reports gets none."""
+    import anyio
+
+    async def main() -> None:
+        async with open_rollout(tmp_path) as rollout:
+            rollout.root.protocol_event("note", {"tags": {"a"}})
+        async with open_rollout(tmp_path) as rollout:
+            rollout.root.protocol_event("note", {"tags": ["a"]})
+
+    anyio.run(main)
+    code, out, err = run("validate", tmp_path, "--jobs", jobs)
+    assert code == 0 and "2 of 2 bundles OK" in out, err
+    notes = [line for line in err.splitlines() if "the recorder reported" in line]
+    assert len(notes) == 1 and notes[0].startswith(f"note: {tmp_path}/trace-"), err
