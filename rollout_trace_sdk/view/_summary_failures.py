@@ -112,8 +112,16 @@ class _Failures:
             op = ops.get(obj.get("terminal_operation_id")) if isinstance(ops, dict) else None
             return stderr(op) if isinstance(op, dict) else None
         if kind == "terminal_operation":
-            return op_error(obj)
+            # one that ended with no result of its own (a write_stdin whose tool failed
+            # before it ran): why its tool call failed, which is why it did
+            return op_error(obj) or self.tool_text(obj.get("tool_call_id"))
         return None
+
+    def tool_text(self, tool_call_id: Any) -> str | None:
+        """The error text of tool call ``tool_call_id`` (see :meth:`error_text`)."""
+        tools = self.state.get("tool_calls")
+        tool = tools.get(tool_call_id) if isinstance(tools, dict) else None
+        return self.error_text("tool_call", tool) if isinstance(tool, dict) else None
 
     def stopped(self, kind: str, obj: _Obj) -> str | None:
         """What stopped an aborted or cancelled tool call that says nothing itself, as

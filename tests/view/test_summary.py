@@ -399,3 +399,17 @@ def test_a_kind_whose_calls_all_run_has_no_time() -> None:
 
 def _text_lines(state: Any) -> list[Any]:
     return summary_lines(build_summary(state), 120)
+
+
+def test_a_terminal_operation_whose_tool_failed_before_it_ran_says_why(tmp_path: Any) -> None:
+    """A write_stdin call that failed before it ran (``demo --fail-every 2``) leaves a failed
+    terminal operation with no result: its failure gives its tool call's error text, which
+    is why it failed, where it read "(no error text was recorded)"."""
+    from rollout_trace_sdk.demo import run_demo
+    from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+
+    bundle = run_demo(tmp_path, fail_every=2)
+    state = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    failures = build_summary(state)["failures"]
+    ops = [f for f in failures if f["type"] == "terminal_operation" and f["name"] == "write_stdin"]
+    assert ops and all("injected failure" in (f["error"] or "") for f in ops)
