@@ -22,6 +22,7 @@ from ..model import events as ev
 from ._call_ids import RolloutCallNames
 from ._cell_ids import CellNames
 from ._conversations import Conversations
+from ._counted_items import CountedItems
 from ._fields import as_status
 from ._guard import TWINS
 from ._item_refs import KnownItems
@@ -426,6 +427,8 @@ class Runtime:
             counted.payload = _payload
             counted.flat = None
             counted.fast_tools = None
+            # its items neither stored nor remembered, only counted (see ``_counted_items``)
+            counted.items = None if self.items is None else CountedItems(sink.lost_payload)
             counted._counted = counted
             self._counted = counted
         return counted

@@ -194,3 +194,38 @@ def test_a_call_resumed_in_a_turn_past_the_ceiling_keeps_its_end(tmp_path: Path)
     state = reduce_like_codex(bundle)
     assert len(state["codex_turns"]) == 1
     assert state["tool_calls"]["c1"]["execution"]["status"] == "completed"
+
+
+def test_work_past_the_ceiling_stores_none_of_its_items(tmp_path: Path) -> None:
+    """A long agent past its ceiling: its inferences' items, requests and responses and its
+    tools' outputs are neither serialised nor remembered by the item store, which kept a
+    reference for each new item (a content digest and an omitted reference: ~1 kB a turn,
+    2.6 kB with the ids, where the null twins of before kept 0.2 kB), for nothing the
+    bundle would hold. The events are counted all the same."""
+    grown: list[int] = []
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        await _fill(rollout, turn)
+        store = rollout._rt.items
+        assert store is not None
+        known = len(store._by_content._refs) + len(store._by_content._young)
+        async with rollout.root.turn() as later:
+            assert not later.ended  # counting, not a null twin
+            history: list[Any] = []
+            for i in range(30):
+                text = f"question {i}"
+                question = {"role": "user", "content": [{"type": "input_text", "text": text}]}
+                history += later.accept({"type": "message", **question})
+                async with later.inference({"model": "m", "input": list(history)}) as call:
+                    answer = {"type": "function_call", "call_id": f"c{i}", "name": "shell"}
+                    history += call.completed(
+                        response_id=f"r{i}", output_items=[{**answer, "arguments": "{}"}]
+                    )
+                async with later.tool_call(f"c{i}", "shell", arguments={}) as tool:
+                    output = {"type": "function_call_output", "call_id": f"c{i}", "output": text}
+                    history.append(tool.completed(output))
+        grown.append(len(store._by_content._refs) + len(store._by_content._young) - known)
+
+    bundle, _ = _record(tmp_path, body)
+    assert grown == [0]
+    reduce_like_codex(bundle)
