@@ -77,9 +77,10 @@ class AgentToolWork(ToolWork):
             return
         if not self._live:
             return
-        if self._rt.counts_only:  # past the bundle's ceiling: counted, whatever it names
-            self._runtime_ended({}, "completed")
-            return
+        # past the bundle's ceiling (``Runtime.counted_only``) a call counts what it would
+        # record: the same checks as a recorded one, so that what the uncapped run refuses
+        # (a second activity, a message without text) is refused, warned about, not counted
+        counted = self._rt.counts_only
         if not target.enabled:
             # a null thread (its start was dropped by a full queue with overflow="drop", or
             # it belongs to a disabled rollout): its id is empty, no UUID, and both reducers
@@ -90,12 +91,7 @@ class AgentToolWork(ToolWork):
                 kind="agent activity naming an unrecorded thread",
             )
             return
-        if target._rt.counts_only:
-            # started past the bundle's ceiling (see ``Runtime.counted_only``): the activity
-            # would name a thread the bundle does not hold; counted with what it holds not
-            self._rt.sink.lost_event()
-            return
-        if kind in _DELIVERS_MESSAGE and not self._invocation:
+        if kind in _DELIVERS_MESSAGE and not self._invocation and not counted:
             self._rt.sink.lost_event()  # lost with the invocation, counted with it
             warn(
                 f"rollout trace: tool call {self.tool_call_id} lost its invocation (the queue "
@@ -127,6 +123,11 @@ class AgentToolWork(ToolWork):
                 f"rollout trace: tool call {self.tool_call_id} recorded its agent activity already",
                 kind="second agent activity",
             )
+            return
+        if target._rt.counts_only and not counted:
+            # started past the bundle's ceiling: the activity would name a thread the bundle
+            # does not hold; counted with what it holds not
+            self._rt.sink.lost_event()
             return
         self._runtime_ended(
             {

@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 import pytest
 
-from rollout_trace_sdk.record import Rollout, Turn, open_rollout
+from rollout_trace_sdk.record import RecorderWarning, Rollout, Turn, open_rollout
 
 from .writer_support import reduce_like_codex
 
@@ -228,4 +228,32 @@ def test_work_past_the_ceiling_stores_none_of_its_items(tmp_path: Path) -> None:
 
     bundle, _ = _record(tmp_path, body)
     assert grown == [0]
+    reduce_like_codex(bundle)
+
+
+def test_an_agent_call_past_the_ceiling_counts_what_an_uncapped_one_records(
+    tmp_path: Path,
+) -> None:
+    """A send_message call started past the ceiling delivers to two agents: uncapped, the
+    second activity is refused with a warning (the edge's id is the call's), and so is a
+    process started after it. Counted, both were counted as events and nothing warned: the
+    loss report said more was left out than the uncapped run records."""
+    deltas: list[int] = []
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        first, second = rollout.root.spawn("a"), rollout.root.spawn("b")
+        await _fill(rollout, turn)
+        arguments = {"target": "/root/a", "message": "hi"}
+        async with turn.tool_call("sm", "send_message", arguments=arguments) as call:
+            before = _dropped(rollout)
+            call.agent_interacted(first)  # counted: the one activity
+            with pytest.warns(RecorderWarning, match="recorded its agent activity already"):
+                call.agent_interacted(second)
+            with pytest.warns(RecorderWarning, match="cannot start another process"):
+                call.exec_started(["ls"])
+            deltas.append(_dropped(rollout) - before)
+            call.completed({"type": "function_call_output", "call_id": "sm", "output": "ok"})
+
+    bundle, _ = _record(tmp_path, body)
+    assert deltas == [1]
     reduce_like_codex(bundle)
