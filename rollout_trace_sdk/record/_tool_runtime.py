@@ -140,13 +140,18 @@ class ToolRuntime(AgentToolWork):
         """
         if not self._live or not session.enabled:
             return
-        if self._rt.counts_only:
-            self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
-            return  # counted: nothing of this call reaches the bundle
-        if session._rt.counts_only and session._rt.sink is self._rt.sink:
-            self._rt.sink.lost_event()  # a session started past the bundle's ceiling
+        reachable = session._reachable_from(self._rt)
+        if (
+            session._rt.sink is self._rt.sink  # this rollout's session
+            and self._rt.sink.past_ceiling()
+            and (self._rt.counts_only or not reachable)
+        ):
+            # the call or the process started past the bundle's ceiling (the call counts
+            # what it records; a recorded call's exec may start its process after it): the
+            # event the uncapped run records, counted; the ceiling explains it, no warning
+            self._rt.sink.lost_event()
             return
-        if not session._reachable_from(self._rt):
+        if not reachable:
             warn(
                 f"rollout trace: write_stdin call {self.tool_call_id} names a terminal session "
                 "this bundle does not hold (another rollout's, or its start was dropped); "

@@ -257,3 +257,56 @@ def test_an_agent_call_past_the_ceiling_counts_what_an_uncapped_one_records(
     bundle, _ = _record(tmp_path, body)
     assert deltas == [1]
     reduce_like_codex(bundle)
+
+
+def test_a_write_stdin_names_a_process_started_past_the_ceiling_without_warning(
+    tmp_path: Path,
+) -> None:
+    """An exec_command call and a write_stdin call both recorded before the ceiling, the
+    process started after it (its runtime start left out): the write_stdin's target is
+    counted, as the event the uncapped run records. It was warned about as another rollout's
+    session, and not counted."""
+    counted: list[int] = []
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        async with (
+            turn.tool_call("e1", "exec_command", arguments={"cmd": "cat"}) as exec_call,
+            turn.tool_call("w1", "write_stdin", arguments={"session_id": 7}) as writer,
+        ):
+            await _fill(rollout, turn)
+            session = exec_call.exec_started(["cat"], process_id=7)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # the ceiling explains it
+                before = _dropped(rollout)
+                writer.stdin_target(session)
+                counted.append(_dropped(rollout) - before)
+            writer.completed({"type": "function_call_output", "call_id": "w1", "output": ""})
+            exec_call.completed({"type": "function_call_output", "call_id": "e1", "output": ""})
+        session.exited(0, "")
+
+    bundle, _ = _record(tmp_path, body)
+    assert counted == [1]
+    reduce_like_codex(bundle)
+
+
+def test_a_write_stdin_past_the_ceiling_naming_another_rollouts_session_warns(
+    tmp_path: Path,
+) -> None:
+    """A write_stdin call started past the ceiling naming a session of another rollout (a
+    shell kept across episodes): warned about and not counted, as the uncapped run does."""
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        async with open_rollout(tmp_path / "other") as other, other.root.turn() as elsewhere:
+            async with elsewhere.tool_call("e1", "exec_command", arguments={"cmd": "sh"}) as call:
+                session = call.exec_started(["sh"], process_id=3)
+                call.completed({"type": "function_call_output", "call_id": "e1", "output": ""})
+            await _fill(rollout, turn)
+            async with turn.tool_call("w1", "write_stdin", arguments={"session_id": 3}) as writer:
+                before = _dropped(rollout)
+                with pytest.warns(RecorderWarning, match="does not hold"):
+                    writer.stdin_target(session)
+                assert _dropped(rollout) == before
+                writer.completed({"type": "function_call_output", "call_id": "w1", "output": ""})
+            session.exited(0, "")
+
+    _record(tmp_path, body)
