@@ -6,7 +6,8 @@ all the same, which serialised and hashed each new one and kept a reference to i
 (an omitted one: the bundle had no room) for the rest of the rollout: ~1 kB a turn that a long
 agent past its ceiling kept for nothing the bundle would hold (2.6 kB with the thread's ids,
 where the null twins handed out before kept 0.2 kB). This store answers as the item store
-does, with omitted references, and keeps nothing; each payload it would have made is counted.
+does, with references to nothing, and keeps nothing; each payload it would have made is
+counted.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..model.events import PayloadCapture, PayloadKind, RawPayloadRef
+from ..model.events import PayloadKind, RawPayloadRef
 from ._item_store import ItemStore, RequestRefs
 
-#: What every reference it hands out says: not stored (its size never known, as the
-#: payload was never serialised).
-_OMITTED = PayloadCapture("omitted", 0)
 
-
-def _omitted(kind: PayloadKind) -> RawPayloadRef:
-    return RawPayloadRef("", kind, "", None, _OMITTED, ())
+def _unstored(kind: PayloadKind) -> RawPayloadRef:
+    """A reference of counted work: it reaches no event the bundle holds, and says the
+    payload is whole (``available``) so that what follows from it (a continued response,
+    the request's history) is decided as in the uncapped run, whose payload it stands for."""
+    return RawPayloadRef("", kind, "", None, None, ())
 
 
 class CountedItems(ItemStore):
@@ -43,21 +43,24 @@ class CountedItems(ItemStore):
 
     def item(self, item: Any) -> RawPayloadRef:
         self._lost()
-        return _omitted("model_item")
+        return _unstored("model_item")
 
     def tool_output(self, item: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
         return None  # as :meth:`item` then :meth:`tool_result`
 
     def tool_result(self, item_ref: RawPayloadRef, item: Any) -> RawPayloadRef:
         self._lost()
-        return _omitted("tool_result")
+        return _unstored("tool_result")
 
     def request(self, thread_id: str, body: Mapping[str, Any], items: Sequence[Any]) -> RequestRefs:
         self._lost()  # the request
         self._lost()  # its prompt
-        item = _omitted("model_item")
+        item = _unstored("model_item")
         return RequestRefs(
-            _omitted("inference_request"), _omitted("prepared_prompt"), False, (item,) * len(items)
+            _unstored("inference_request"),
+            _unstored("prepared_prompt"),
+            False,
+            (item,) * len(items),
         )
 
     def response(
@@ -69,7 +72,7 @@ class CountedItems(ItemStore):
         request: RequestRefs | None = None,
     ) -> RawPayloadRef:
         self._lost()
-        return _omitted("inference_response")
+        return _unstored("inference_response")
 
     def reset(self, thread_id: str) -> None:
         return None

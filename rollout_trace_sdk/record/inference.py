@@ -251,7 +251,9 @@ class InferenceCall(ModelRequest):
         emitted = self._emit(
             ev.InferenceCompleted(self.inference_call_id, response_id, upstream_request_id, ref)
         )
-        if emitted and self._history is not None:
+        # counted past the bundle's ceiling (``Runtime.counted_only``), the answer is still
+        # remembered: a later request continuing it is decided as the uncapped run decides it
+        if (emitted or rt.counts_only) and self._history is not None:
             rt.request_memo(turn.thread.thread_id).continuations.answered(
                 self.inference_call_id,
                 self._history,

@@ -310,3 +310,56 @@ def test_a_write_stdin_past_the_ceiling_naming_another_rollouts_session_warns(
             session.exited(0, "")
 
     _record(tmp_path, body)
+
+
+def _said(text: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text}],
+    }
+
+
+def _asked(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+def test_a_request_past_the_ceiling_continues_a_response_past_it_without_warning(
+    tmp_path: Path,
+) -> None:
+    """Requests past the ceiling continuing a response (``previous_response_id``) also past
+    it, before and after a compaction: the responses were not remembered (their ends were counted,
+    not written), so each continuation was warned about as naming "no response recorded in
+    this thread" and counted as a dropped input, which the uncapped run does not record."""
+    counted: list[int] = []
+    said: list[str] = []
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        await _fill(rollout, turn)
+        async with rollout.root.turn() as later:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # the ceiling explains what is left out
+                before = _dropped(rollout)
+                first = later.accept(_asked("one"))
+                async with later.inference({"model": "m", "input": first}) as call:
+                    call.completed(response_id="resp_1", output_items=[_said("a")])
+                request = {"model": "m", "input": later.accept(_asked("two"))}
+                async with later.inference({**request, "previous_response_id": "resp_1"}) as call:
+                    call.completed(response_id="resp_2", output_items=[_said("b")])
+                compaction = later.compaction()
+                replaced = compaction.installed(input_history=first, replacement_history=[])
+                async with later.inference({"model": "m", "input": replaced}) as call:
+                    call.completed(response_id="resp_3", output_items=[_said("c")])
+                async with later.inference(
+                    {"model": "m", "input": [], "previous_response_id": "resp_3"}
+                ) as call:
+                    call.completed(response_id="resp_4", output_items=[_said("d")])
+                counted.append(_dropped(rollout) - before)
+            said.extend(str(w.message) for w in caught if w.category is RecorderWarning)
+
+    bundle, _ = _record(tmp_path, body)
+    assert said == []
+    # two accepted items, four inferences (start, end and the output's acceptance each),
+    # the compaction's checkpoint
+    assert counted == [2 + 4 * 3 + 1]
+    reduce_like_codex(bundle)
