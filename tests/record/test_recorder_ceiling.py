@@ -68,6 +68,7 @@ def test_the_loss_report_counts_what_ran_under_refused_starts(
     report's own line), and Codex 0.171 reduces the bundle as we do."""
     import rollout_trace_sdk.demo as demo
 
+    monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", "3")  # both runs (the suite's default is 2)
     whole = demo.run_demo(tmp_path / "whole", 12)
     monkeypatch.setattr(
         demo, "open_rollout", functools.partial(open_rollout, max_bundle_bytes=60_000)
