@@ -13,6 +13,7 @@ The ceiling is twice the limit here (the overdraft floor set to 0), so small rol
 from __future__ import annotations
 
 import functools
+import json
 import re
 import warnings
 from collections.abc import Iterator
@@ -142,8 +143,10 @@ def test_a_spawn_recorded_before_the_ceiling_never_names_a_child_started_after_i
             )
 
     bundle, dropped = _record(tmp_path, body)
-    # the child's start and configuration, the activity, the turn, the call, their ends
-    assert dropped - counted[0] >= 8
+    # the child's start and configuration, the activity (counted though the call is in the
+    # bundle: ``_activity``), the turn and the call with their protocol events, their ends:
+    # every one, so the loss report adds up (a bound of >= 8 let the activity go uncounted)
+    assert dropped - counted[0] == 14
     assert b"tool_call_runtime_ended" not in (bundle / "trace.jsonl").read_bytes()
     state = reduce_like_codex(bundle)
     assert len(state["threads"]) == 1
@@ -364,3 +367,85 @@ def test_a_request_past_the_ceiling_continues_a_response_past_it_without_warning
     # the compaction's checkpoint
     assert counted == [2 + 4 * 3 + 1]
     reduce_like_codex(bundle)
+
+
+def test_work_started_past_the_ceiling_counts_its_payloads(tmp_path: Path) -> None:
+    """A spawn_agent call started past the ceiling: its child's configuration and its own
+    runtime end (``_activity`` on a runtime that counts) are payloads the bundle does not
+    hold, counted by number (``RecordQueue.lost_payload``) so the loss report adds them up."""
+    payloads: list[int] = []
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        await _fill(rollout, turn)
+        async with turn.tool_call(
+            "call_spawn", "spawn_agent", arguments={"task_name": "w", "message": "do it"}
+        ) as tool:
+            before = rollout.stats
+            assert before is not None
+            tool.spawn_agent("worker")  # the child's session_metadata, the call's runtime end
+            after = rollout.stats
+            assert after is not None
+            payloads.append(after.payloads_dropped - before.payloads_dropped)
+            tool.completed(
+                {"type": "function_call_output", "call_id": "call_spawn", "output": "{}"}
+            )
+
+    _record(tmp_path, body)
+    assert payloads == [2]
+
+
+def test_a_call_left_open_past_the_ceiling_has_its_end_counted(tmp_path: Path) -> None:
+    """A call started past the ceiling and never ended is still ended when the rollout
+    closes (``Handle._opened`` keeps it among the open handles), and that end is counted
+    as the explicit end of a twin call would be."""
+
+    def body(end_it: bool) -> Any:
+        async def run(rollout: Rollout, turn: Turn) -> None:
+            await _fill(rollout, turn)
+            call = turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"})
+            await call.__aenter__()
+            if end_it:
+                await call.__aexit__(None, None, None)  # ended as the rollout's close ends it
+
+        return run
+
+    _, ended = _record(tmp_path / "ended", body(True))
+    _, left_open = _record(tmp_path / "open", body(False))
+    assert left_open == ended
+
+
+def test_a_wait_past_the_ceiling_leaves_the_cell_end_in_the_cells_turn(tmp_path: Path) -> None:
+    """A code cell recorded before the ceiling, collected by a wait in a turn started past
+    it: the cell's end is kept (what was running ends), and written in the cell's own turn,
+    never in the wait's turn, which the bundle does not hold (``ToolCall._wait_resolved``
+    gives no turn on a runtime that counts). Codex 0.171 reduces either bundle alike, so
+    only the envelope shows it."""
+    source = "const a = await tools.exec_command({cmd: 'sleep 1'});\n"
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        asked = {"type": "custom_tool_call", "call_id": "cell", "name": "exec", "input": source}
+        async with turn.inference({"model": "m", "input": []}) as inference:
+            inference.completed(output_items=[asked])
+        async with turn.tool_call("cell", "exec", input=source) as tool:
+            cell = tool.code_cell("1", source)
+            cell.yielded()
+            tool.completed(
+                {"type": "custom_tool_call_output", "call_id": "cell", "output": "running"}
+            )
+        await _fill(rollout, turn)
+        turn.end()
+        async with rollout.root.turn() as later:
+            assert not later.ended  # counting, not a null twin
+            arguments = {"cell_id": "1", "yield_time_ms": 10000}
+            async with later.tool_call("wait", "wait", arguments=arguments) as wait:
+                cell.finished([{"type": "input_text", "text": "done"}])
+                wait.completed({"type": "function_call_output", "call_id": "wait", "output": ""})
+
+    bundle, _ = _record(tmp_path, body)
+    state = reduce_like_codex(bundle)
+    (kept_turn,) = state["codex_turns"]
+    (cell_state,) = state["code_cells"].values()
+    assert cell_state["runtime_status"] == "completed"
+    lines = (bundle / "trace.jsonl").read_text().splitlines()
+    (ended,) = [json.loads(line) for line in lines if '"code_cell_ended"' in line]
+    assert ended["codex_turn_id"] == kept_turn
