@@ -23,6 +23,10 @@ def test_notes_alike_but_for_their_line_are_said_once_with_the_other_lines() -> 
         f"line 3 (seq 3): {_GONE} (and 11 more like it: lines 4, 5, 6, 7, 8, 9, 10, 11, …)"
     )
 
+    # eight other lines are all shown, without "…" (">=" for ">" passed: mut42)
+    [said] = grouped_notes(notes[:9])
+    assert said == f"line 3 (seq 3): {_GONE} (and 8 more like it: lines 4, 5, 6, 7, 8, 9, 10, 11)"
+
 
 def test_notes_alike_word_for_word_are_counted() -> None:
     note = "open shard payloads/000001.zst: No such file or directory; left unchecked"

@@ -267,3 +267,18 @@ def test_the_last_known_time_is_the_latest_start_or_end_of_any_timed_object(
     execution[field] = latest + 5_000
     state.setdefault(table, {})["late"] = {"execution": execution}
     assert last_known_unix_ms(state) == latest + 5_000
+
+
+def test_a_compactions_record_names_what_it_replaced_and_its_replacement(
+    demo_state: Any,
+) -> None:
+    """The page's compaction details list the items replaced (``in``) and the replacement
+    history (``repl``) by item index: the two lists swapped passed every view test (mut42)."""
+    model = build_view_model(demo_state)
+    ids = [item["id"] for item in model["items"]]
+    records = {r["id"]: r for r in model["compactions"] if not r.get("req")}
+    assert records
+    for compaction in demo_state["compactions"].values():
+        record = records[compaction["compaction_id"]]
+        assert [ids[ix] for ix in record["in"]] == compaction["input_item_ids"]
+        assert [ids[ix] for ix in record["repl"]] == compaction["replacement_item_ids"]

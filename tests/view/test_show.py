@@ -97,6 +97,9 @@ def test_a_calls_new_items_are_those_its_own_agents_last_call_did_not_have(
         new = sum(1 for item in call["request_item_ids"] if item not in seen)
         text = plain_transcript(demo_state, call=call["inference_call_id"])
         assert f"request: {len(call['request_item_ids'])} items, {new} new" in text
+        # and the items marked "+" are those new ones (a flipped mark kept the count: mut42)
+        marked = [line for line in text.splitlines() if line.lstrip().startswith("+ ")]
+        assert len(marked) == new, text
         if mine and n and calls[n - 1]["thread_id"] != call["thread_id"]:
             interleaved += 1
     assert interleaved  # a call whose agent's last call is not the last call started
@@ -444,7 +447,10 @@ def test_a_compaction_prints_its_id_and_call_takes_it(demo_state: Any) -> None:
     request["compaction_id"] = "never-installed"
     rid = request["compaction_request_id"]
     line_of(plain_transcript(state), f"⟲ compaction request {rid} · failed · ")
-    assert f"compaction request {rid} in /root" in plain_transcript(state, call=rid)
+    alone = plain_transcript(state, call=rid)
+    assert f"compaction request {rid} in /root" in alone
+    # it replaced nothing: no "replaced:" list (``_compaction_alone`` stops there; mut42)
+    assert "replaced:" not in alone, alone
 
 
 def test_a_failed_compaction_request_is_counted_as_the_page_counts_it(demo_state: Any) -> None:
