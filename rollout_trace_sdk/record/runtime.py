@@ -401,8 +401,9 @@ class Runtime:
         sub-agent started past the ceiling lost its turns, calls and their events uncounted
         (the loss report said 55 events where 2,400 were missing: user39). The ids, open
         handles and names stay this runtime's, so the work still ends in order and is
-        counted when the rollout closes; the hot path (``flat``) is never used past a ceiling
-        (it is for bundles without limits)."""
+        counted when the rollout closes. Its hot paths (``flat``, ``fast_tools``) are None
+        already: a ceiling needs limits, and those paths are for bundles without any
+        (``RecordQueue.flat``)."""
         counted = self._counted
         if counted is None:
             counted = Runtime.__new__(Runtime)
@@ -425,8 +426,6 @@ class Runtime:
 
             counted.event = _event
             counted.payload = _payload
-            counted.flat = None
-            counted.fast_tools = None
             # its items neither stored nor remembered, only counted (see ``_counted_items``)
             counted.items = None if self.items is None else CountedItems(sink.lost_payload)
             counted._counted = counted
