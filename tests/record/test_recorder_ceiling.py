@@ -390,8 +390,13 @@ def test_work_started_past_the_ceiling_counts_its_payloads(tmp_path: Path) -> No
                 {"type": "function_call_output", "call_id": "call_spawn", "output": "{}"}
             )
 
-    _record(tmp_path, body)
+    bundle, _ = _record(tmp_path, body)
     assert payloads == [2]
+    # and the loss report says why those payloads have no bytes (``QueueRules``' reason)
+    from tests.record.writer_support import shard_texts
+
+    (report,) = [t for t in shard_texts(bundle) if b"rollout_trace_sdk: dropped" in t]
+    assert b"its payloads by number only (never serialised, so not in the bytes)" in report
 
 
 def test_a_call_left_open_past_the_ceiling_has_its_end_counted(tmp_path: Path) -> None:
