@@ -399,6 +399,38 @@ def test_work_started_past_the_ceiling_counts_its_payloads(tmp_path: Path) -> No
     assert b"its payloads by number only (never serialised, so not in the bytes)" in report
 
 
+def test_a_payload_past_the_ceiling_counted_from_another_thread_is_a_payload(
+    tmp_path: Path,
+) -> None:
+    """A call started past the ceiling starts its process from a worker thread: the payload
+    that start would write is counted as a dropped payload, not an event
+    (``RecordQueue.lost_payload``'s thread path keeps its own tally, merged when the rollout
+    reads its stats: counting it as an event passed every test, mut42)."""
+    counted: list[tuple[int, int]] = []
+
+    async def body(rollout: Rollout, turn: Turn) -> None:
+        await _fill(rollout, turn)
+        async with turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"}) as call:
+            await rollout.flush()
+            before = rollout.stats
+            assert before is not None
+            await anyio.to_thread.run_sync(functools.partial(call.exec_started, ["ls"]))
+            await rollout.flush()
+            after = rollout.stats
+            assert after is not None
+            counted.append(
+                (
+                    after.payloads_dropped - before.payloads_dropped,
+                    after.events_dropped - before.events_dropped,
+                )
+            )
+
+    _record(tmp_path, body)
+    payloads, events = counted[0]
+    assert payloads >= 1 and events >= 1, counted
+    assert counted == [(1, events)]
+
+
 def test_a_call_left_open_past_the_ceiling_has_its_end_counted(tmp_path: Path) -> None:
     """A call started past the ceiling and never ended is still ended when the rollout
     closes (``Handle._opened`` keeps it among the open handles), and that end is counted
