@@ -56,7 +56,7 @@ async function poll() {
       const sel = S.sel, selId = sel ? S.m[SEL_LIST[sel.kind]][sel.i].id : null;
       const agent = S.agentSel != null && S.m.threads[S.agentSel] ? S.m.threads[S.agentSel].id : null;
       const pane = S.pane, only = S.threadFilter >= 0 && S.m.threads[S.threadFilter] ? S.m.threads[S.threadFilter].id : null;
-      if (only != null) S.threadFilter = threadIndex(model, only, S.threadFilter);  // by id, or none
+      if (only != null) S.threadFilter = indexById(model.threads, only, S.threadFilter);  // by id, or none
       setModel(model, false);
       S.refresh = true;
       try {
@@ -82,8 +82,7 @@ const SEL_WORD = { call: "inference call", tool: "tool call", cmp: "compaction",
 // ``shown``: the details pane shows it (else an agent does, and is left as it is).
 function reselect(sel, id, shown) {
   const list = S.m[SEL_LIST[sel.kind]];
-  let i = list[sel.i] && list[sel.i].id === id ? sel.i : -1;  // a growing log keeps positions
-  if (i < 0) i = list.findIndex((o) => o.id === id);
+  const i = indexById(list, id, sel.i);
   if (!shown) {  // only the list's mark moves with it (or goes)
     S.sel = i >= 0 ? { kind: sel.kind, i, key: i } : null;
     return;
@@ -98,7 +97,7 @@ function reselect(sel, id, shown) {
 // The agent whose details were shown (or that the agents tab marks) found again by its id, as
 // the selection is: the old position can hold another agent after the bundle was rewritten.
 function reagent(id, shown) {
-  const t = threadIndex(S.m, id, S.agentSel);
+  const t = indexById(S.m.threads, id, S.agentSel);
   if (t >= 0) {
     if (shown) showThread(t); else S.agentSel = t;
   } else {
@@ -111,9 +110,10 @@ function reagent(id, shown) {
   renderList(false);
 }
 
-// Where the agent ``id`` is in ``m``: at ``was`` still (a growing log), elsewhere, or -1.
-function threadIndex(m, id, was) {
-  return m.threads[was] && m.threads[was].id === id ? was : m.threads.findIndex((x) => x.id === id);
+// Where the object ``id`` is in ``list``: at ``was`` still (a growing log keeps positions),
+// elsewhere, or -1. The selection, the agent shown and the agent filtered on all ask it.
+function indexById(list, id, was) {
+  return list[was] && list[was].id === id ? was : list.findIndex((x) => x.id === id);
 }
 
 // A deep link that named nothing yet (a live rollout that has not recorded it) selects what it
