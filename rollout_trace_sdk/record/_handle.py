@@ -153,9 +153,8 @@ class Handle(Emitter):
         if recorded:
             rt._open[id(self)] = (self._close_at_shutdown, owner)
             return True
-        if rt.sink.past_ceiling():
-            self._rt = rt = rt.counted_only()
-            rt._open[id(self)] = (self._close_at_shutdown, owner)
+        if self._counting():
+            self._rt._open[id(self)] = (self._close_at_shutdown, owner)
             return True
         rt.sink.lost_event()
         self._live = False
@@ -167,11 +166,20 @@ class Handle(Emitter):
         whether the handle must stop here, ended and not live (its parent hands out the null
         twin). Dropped because the bundle reached its ceiling, it goes on instead on the
         runtime that counts (see :meth:`_opened`): ``False``, and ``self._rt`` is that one."""
-        if self._rt.sink.past_ceiling():
-            self._rt = self._rt.counted_only()
+        if self._counting():
             return False
         self._live = False
         self._done = True
+        return True
+
+    def _counting(self) -> bool:
+        """Whether a start just dropped was dropped because the bundle reached its ceiling;
+        if so the handle goes on on the runtime that counts (``Runtime.counted_only``), for
+        :meth:`_opened` and :meth:`_start_dropped` alike."""
+        rt = self._rt
+        if not rt.sink.past_ceiling():
+            return False
+        self._rt = rt.counted_only()
         return True
 
     def _register(self, owner: object | None = None) -> None:
