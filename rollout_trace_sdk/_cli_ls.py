@@ -43,7 +43,7 @@ def add_parser(commands: Any) -> None:
         "--json",
         action="store_true",
         help="one JSON object a line per bundle (bundle, started, started_at_unix_ms, status, "
-        "rollout_status, threads, size_bytes, task), newest first",
+        "rollout_status, lossy, threads, size_bytes, task), newest first",
     )
     shown.add_argument(
         "-1",

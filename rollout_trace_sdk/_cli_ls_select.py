@@ -23,7 +23,8 @@ from typing import Final
 
 import attrs
 
-from .sources import BundleInfo, bundle_dirs, bundle_info, bundle_started, bundle_status
+from ._log_status import LogStatus, bundle_status
+from .sources import BundleInfo, bundle_dirs, bundle_info, bundle_started
 
 #: The statuses ``ls`` prints (``no log`` written ``no-log`` on the command line), the
 #: outcomes it puts in brackets, and ``closed``: every status but ``recording`` (a bundle its
@@ -38,6 +39,7 @@ STATUSES: Final = (
     "no-log",
     "failed",
     "aborted",
+    "lossy",
     "closed",
 )
 _OUTCOMES: Final = frozenset({"failed", "aborted"})
@@ -160,27 +162,31 @@ def _read(
     """One bundle's facts if its status is ``wanted`` (``None``: any, but paths alone leave
     the bundles being recorded out, which ``left`` counts)."""
     if wanted is not None or not rows:
-        status, outcome = bundle_status(path)
-        if wanted is None and status == "recording":
-            left.append(status)
+        said = bundle_status(path)
+        if wanted is None and said.status == "recording":
+            left.append(said.status)
             return None
-        if wanted is not None and not matches(status, outcome, wanted):
+        if wanted is not None and not matches(said, wanted):
             return None
         if not rows:
-            return BundleInfo(path, started, status, outcome, 0, 0)
+            return BundleInfo(
+                path, started, said.status, said.rollout_status, 0, 0, None, said.lossy
+            )
     info = bundle_info(path, task=True, started=started)
-    if wanted is not None and not matches(info.status, info.rollout_status, wanted):
+    if wanted is not None and not matches(info, wanted):
         return None  # its status changed between the two readings (a recorder closed it)
     return info
 
 
-def matches(status: str, outcome: str | None, wanted: frozenset[str]) -> bool:
-    """Whether a bundle of ``status`` (and rollout ``outcome``) is one ``--status`` asks for."""
-    word = status.replace(" ", "-")
+def matches(said: BundleInfo | LogStatus, wanted: frozenset[str]) -> bool:
+    """Whether a bundle of this status (its rollout's outcome, its loss) is one ``--status``
+    asks for."""
+    outcome = said.rollout_status
     return (
-        word in wanted
+        said.status.replace(" ", "-") in wanted
         or (outcome in _OUTCOMES and outcome in wanted)
-        or ("closed" in wanted and status != "recording")
+        or ("lossy" in wanted and said.lossy)
+        or ("closed" in wanted and said.status != "recording")
     )
 
 

@@ -416,9 +416,9 @@ def _check_closed(source: Path) -> None:
     events and exited 0; found by review cli21). Nothing tells a live recorder from a killed
     one where the log cannot be locked (``reduce.liveness``), so neither is replaced; a copy
     (``-o``) is safe for both."""
-    from .sources import bundle_status  # the log's lock and tail: nothing else is asked
+    from ._log_status import bundle_status  # the log's lock and tail: nothing else is asked
 
-    status, _ = bundle_status(source)
+    status = bundle_status(source).status
     if status != "complete":
         why = (
             "still being recorded"

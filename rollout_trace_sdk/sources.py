@@ -16,11 +16,12 @@ import itertools
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Final
 
 import attrs
 import orjson
 
+from ._log_status import NO_LOG, LogStatus, log_status
 from .model.json_check import manifest_value
 from .model.layout import (
     EVENT_LOG,
@@ -36,11 +37,6 @@ from .reduce.liveness import log_fd_is_written
 from .reduce.os_errors import errno_text
 from .view.visible import one_line, visible
 
-#: Bytes read from the end of the event log to find its last events.
-_TAIL: Final = 64 << 10
-#: A last line longer than the tail is read whole up to this many bytes (a longer one is judged
-#: by the lines before it, as if cut).
-_TAIL_MAX: Final = 16 << 20
 #: Bytes of the log's start searched for the root thread's first request (``ls``'s task):
 #: its first events, however many threads start before it.
 _HEAD: Final = 256 << 10
@@ -72,6 +68,9 @@ class BundleInfo:
     #: the first line of the rollout's first user message (``ls`` only: see
     #: ``_bundle_task``), ``None`` when not read or there is none
     task: str | None = None
+    #: its recorder reported loss (events or payloads dropped, values recorded
+    #: approximately): a ``complete`` bundle that does not hold all the rollout did
+    lossy: bool = False
 
     @property
     def started(self) -> str:
@@ -174,13 +173,15 @@ def bundle_info(bundle: Path, *, task: bool = False, started: int | None = None)
     as :func:`bundle_started` read it already (``None``: read it)."""
     if started is None:
         started = bundle_started(bundle)
-    status, rollout_status, threads, head = _log_facts(bundle / EVENT_LOG)
+    said, threads, head = _log_facts(bundle / EVENT_LOG)
     asked = None
     if task:  # its reading (zstd, confined opens) is imported by ``ls`` alone
         from ._bundle_task import first_task
 
         asked = first_task(bundle, head)
-    return BundleInfo(bundle, started, status, rollout_status, threads, _size(bundle), asked)
+    return BundleInfo(
+        bundle, started, said.status, said.rollout_status, threads, _size(bundle), asked, said.lossy
+    )
 
 
 def bundle_started(bundle: Path) -> int | None:
@@ -209,16 +210,16 @@ def _read_regular(path: Path, limit: int) -> bytes:
         return handle.read(limit)
 
 
-def _log_facts(log: Path) -> tuple[str, str | None, int, bytes]:
-    """(status, rollout status, threads started, the log's first bytes) from the event log."""
+def _log_facts(log: Path) -> tuple[LogStatus, int, bytes]:
+    """(status, threads started, the log's first bytes) from the event log."""
     try:
         fd = os.open(log, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        return "no log", None, 0, b""
+        return NO_LOG, 0, b""
     with open(fd, "rb") as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return "no log", None, 0, b""
+            return NO_LOG, 0, b""
         # asked before the log is read: a writer that closes meanwhile leaves a whole tail
         written = log_fd_is_written(fd)
         threads, carry, head = 0, b"", b""
@@ -229,79 +230,8 @@ def _log_facts(log: Path) -> tuple[str, str | None, int, bytes]:
             # a marker cut by the chunk's end is whole with the next chunk; the carry is one
             # byte short of a marker, so none is counted twice
             carry = data[-len(_THREAD_STARTED) + 1 :]
-        status, rollout_status = _status(handle, info.st_size, written)
-    return status, rollout_status, threads, head
-
-
-def bundle_status(bundle: Path) -> tuple[str, str | None]:
-    """(status, rollout status) as :func:`bundle_info` reads them, from the log's lock and
-    tail alone (``ls --status`` and ``--paths`` ask it of bundles whose threads, size and
-    task they never show: the whole log and every payload file are not read)."""
-    try:
-        fd = os.open(bundle / EVENT_LOG, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return "no log", None
-    with open(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return "no log", None
-        return _status(handle, info.st_size, log_fd_is_written(fd))
-
-
-def _status(handle: BinaryIO, size: int, written: bool | None) -> tuple[str, str | None]:
-    """(status, rollout status) from the log's tail, ``recording`` when ``written`` (its
-    writer holds the log's lock: whatever the tail says now)."""
-    status, rollout_status = _tail_facts(*_last_lines(handle, size))
-    if written is True and status != "complete":
-        status = "recording"
-    return status, rollout_status
-
-
-def _last_lines(handle: BinaryIO, size: int) -> tuple[bytes, bool]:
-    """The log's last bytes, holding its last line whole (up to ``_TAIL_MAX``: a last line
-    longer than the tail would leave nothing to judge but its cut end), and whether they
-    start inside a line."""
-    length = _TAIL
-    while True:
-        handle.seek(max(0, size - length))
-        tail = handle.read(length)
-        cut = size > length
-        if not cut or b"\n" in tail.rstrip() or length >= _TAIL_MAX:
-            return tail, cut
-        length *= 4
-
-
-def _tail_facts(tail: bytes, cut: bool) -> tuple[str, str | None]:
-    """(status, rollout status) from the log's last bytes (``cut``: the first line may be
-    a part of one)."""
-    if not tail.strip():
-        return "empty", None
-    lines = tail.split(b"\n")
-    torn = lines[-1] != b""
-    types: list[str] = []
-    rollout_status = None
-    for line in lines[1:] if cut else lines:  # the first may be cut
-        if not line.strip():
-            continue
-        try:
-            event = orjson.loads(line)
-            payload = event["payload"]
-            types.append(str(payload["type"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            types.append("")  # not an event
-            continue
-        if payload["type"] == "rollout_ended":
-            value = payload.get("status")
-            rollout_status = value if isinstance(value, str) else None
-    # a last line that is no event, even followed by its newline or blank lines (a write cut
-    # off, then more appended), leaves the log as torn as one cut mid-line: reducers refuse it
-    if torn or (types and not types[-1]):
-        return "torn", rollout_status
-    if types and types[-1] == "recording_completed":
-        return "complete", rollout_status
-    if rollout_status is not None:
-        return "ended", rollout_status
-    return "unclosed", rollout_status
+        said = log_status(handle, info.st_size, written, log.parent)
+    return said, threads, head
 
 
 def _size(bundle: Path) -> int:
@@ -330,14 +260,21 @@ def human_size(size: int) -> str:
     return f"{size} B"  # pragma: no cover - the loop always returns
 
 
+#: The status column's width: the longest status with what is put in brackets beside it
+#: (``complete (aborted, lossy)``).
+_STATUS_WIDTH: Final = 25
+
+
 def describe(info: BundleInfo) -> str:
     """One line per bundle: start, status, threads, size, path (``ls`` and error listings)."""
     status = info.status
-    if info.rollout_status is not None and info.rollout_status != "completed":
-        status = f"{status} ({info.rollout_status})"
+    said = [info.rollout_status] if info.rollout_status not in (None, "completed") else []
+    said += ["lossy"] if info.lossy else []
+    if said:
+        status = f"{status} ({', '.join(map(str, said))})"
     threads = f"{info.threads} thread" + ("" if info.threads == 1 else "s")
     return (
-        f"{info.started:<19}  {status:<20}  {threads:>10}  {human_size(info.size):>9}  "
+        f"{info.started:<19}  {status:<{_STATUS_WIDTH}}  {threads:>10}  {human_size(info.size):>9}  "
         + one_line(str(info.path))
     )
 
@@ -346,7 +283,9 @@ def describe(info: BundleInfo) -> str:
 #: start times stay a column of their own to scan.
 _TASK_INDENT: Final = 21
 #: ``ls``'s heading: the columns of :func:`describe` (the task under each row needs none).
-LS_HEADER: Final = f"{'STARTED (UTC)':<19}  {'STATUS':<20}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE"
+LS_HEADER: Final = (
+    f"{'STARTED (UTC)':<19}  {'STATUS':<{_STATUS_WIDTH}}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE"
+)
 #: The fewest columns a task gets, however narrow the terminal.
 _TASK_MIN: Final = 16
 
@@ -382,6 +321,7 @@ def describe_json(info: BundleInfo) -> str:
         "started_at_unix_ms": info.started_at_unix_ms,
         "status": info.status,
         "rollout_status": info.rollout_status,
+        "lossy": info.lossy,
         "threads": info.threads,
         "size_bytes": info.size,
         "task": info.task,

@@ -17,6 +17,7 @@ from rollout_trace_sdk._cli_ls_select import (
     status_list,
     thread_prefix,
 )
+from rollout_trace_sdk._log_status import LogStatus
 
 
 def test_status_words_are_what_ls_prints_spelled_for_a_shell() -> None:
@@ -37,12 +38,16 @@ def test_status_words_are_what_ls_prints_spelled_for_a_shell() -> None:
         ("recording", None, {"closed"}, False),
         ("no log", None, {"no-log"}, True),
         ("recording", None, {"recording", "torn"}, True),
+        ("complete", None, {"lossy"}, False),
+        ("complete (lossy)", None, {"lossy"}, True),  # ls prints it "complete (lossy)"
+        ("ended (lossy)", "failed", {"complete"}, False),
     ],
 )
-def test_a_status_list_takes_statuses_outcomes_and_closed(
+def test_a_status_list_takes_statuses_outcomes_lossy_and_closed(
     status: str, outcome: str | None, wanted: set[str], taken: bool
 ) -> None:
-    assert matches(status, outcome, frozenset(wanted)) is taken
+    word, lossy = status.removesuffix(" (lossy)"), status.endswith(" (lossy)")
+    assert matches(LogStatus(word, outcome, lossy), frozenset(wanted)) is taken
 
 
 def test_a_time_is_a_duration_back_from_now_or_an_iso_moment() -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_trace_sdk.sources import bundle_info, bundle_status
+from rollout_trace_sdk._log_status import bundle_status
+from rollout_trace_sdk.sources import bundle_info
 from tests.test_cli_sources import _bundle, _started, run
 
 
@@ -101,7 +102,8 @@ def test_the_status_alone_is_the_status_of_the_whole_reading(tmp_path: Path) -> 
         seen = {}
         for bundle in traces.iterdir():
             info = bundle_info(bundle)
-            assert bundle_status(bundle) == (info.status, info.rollout_status), bundle.name
+            said = bundle_status(bundle)
+            assert (said.status, said.rollout_status) == (info.status, info.rollout_status)
             seen[bundle.name] = info.status
     finally:
         os.close(held)

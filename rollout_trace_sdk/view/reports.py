@@ -15,7 +15,7 @@ from typing import Final
 
 import orjson
 
-from ..model.layout import EVENT_LOG, REPORT_PREFIX
+from ..model.layout import EVENT_LOG, LOSS_REPORT_PREFIX, REPORT_PREFIX
 from ..model.structure import loads_value
 from ..reduce.confined import BundleFileError, BundleFiles
 
@@ -77,3 +77,17 @@ def recorder_reports(bundle: Path) -> list[str]:
     finally:
         reader.close()
     return reports
+
+
+def loss_reported(bundle: Path) -> bool:
+    """Whether ``bundle``'s recorder reported loss: events or payloads it dropped, or values
+    it recorded approximately (``ls`` marks such a bundle ``lossy``: closed, not whole).
+
+    Args:
+        bundle: the bundle directory.
+
+    Returns:
+        True when one of its reports is the loss report.
+    """
+    said = LOSS_REPORT_PREFIX.removeprefix(REPORT_PREFIX)
+    return any(report.startswith(said) for report in recorder_reports(bundle))

@@ -1,0 +1,108 @@
+"""``ls``'s status of a bundle whose recorder reported loss: ``lossy`` beside the status, in
+``--json``, and picked by ``--status lossy``. Before, a bundle that dropped events listed as
+``complete``, as one that holds everything (session 38's notes)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import anyio
+import pytest
+
+from rollout_trace_sdk._log_status import bundle_status
+from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.sources import bundle_info
+from tests.test_cli_sources import run
+
+
+def _record(root: Path, *, schema: int, drop: bool = False, secret: bool = False) -> Path:
+    """One turn; with ``drop``, a queue so small under ``overflow="drop"`` that events are
+    dropped (the loss report); with ``secret``, a planted key (the redaction report only)."""
+
+    async def record() -> Path:
+        small = {"overflow": "drop", "max_queued_bytes": 2000} if drop else {}
+        async with (
+            open_rollout(root, schema_version=schema, **small) as rollout,  # type: ignore[arg-type]
+            rollout.root.turn() as turn,
+        ):
+            await rollout.flush()
+            text = "sk-proj-" + "A1b2C3d4" * 6 if secret else "x" * 37
+            message = {"type": "message", "role": "user", "content": text}
+            call = turn.inference({"model": "m", "input": [message]})
+            call.completed(response_id="r", output_items=[])
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return anyio.run(record)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_bundle_whose_recorder_dropped_events_is_listed_lossy(
+    tmp_path: Path, schema: int
+) -> None:
+    """The loss report (a payload: a file in schema 2, a shard's record in 3) makes the
+    bundle ``complete (lossy)``; a redaction report alone or a warning of the agent's own
+    does not. Without the report's reading all three listed ``complete``."""
+    traces = tmp_path / "traces"
+    lossy = _record(traces, schema=schema, drop=True)
+    redacted = _record(traces, schema=schema, secret=True)
+    whole = _record(traces, schema=schema)
+    assert b'"warning"' in (lossy / "trace.jsonl").read_bytes()
+    assert b'"warning"' in (redacted / "trace.jsonl").read_bytes()
+    said = {b: bundle_status(b) for b in (lossy, redacted, whole)}
+    assert [(s.status, s.lossy) for s in said.values()] == [
+        ("complete", True),
+        ("complete", False),
+        ("complete", False),
+    ]
+    assert bundle_info(lossy).lossy and not bundle_info(redacted).lossy
+
+    code, out, _ = run("ls", traces)
+    assert code == 0
+    rows = {Path(row.split()[-1]).name: row for row in out.splitlines()[1::2]}
+    assert " complete (lossy) " in rows[lossy.name]
+    assert " complete " in rows[redacted.name] and "lossy" not in rows[redacted.name]
+    header = out.splitlines()[0]
+    ends = [row.index("1 thread") + len("1 thread") for row in rows.values()]
+    assert ends == [header.index("THREADS") + len("THREADS")] * 3  # the columns kept
+
+    code, out, _ = run("ls", traces, "--json")
+    by_path = {Path(row["bundle"]).name: row for row in map(json.loads, out.splitlines())}
+    assert {name: row["lossy"] for name, row in by_path.items()} == {
+        lossy.name: True,
+        redacted.name: False,
+        whole.name: False,
+    }
+    assert by_path[lossy.name]["status"] == "complete"  # the word scripts compare, unchanged
+
+    for shown in ("-1", "--json"):
+        code, out, _ = run("ls", traces, "--status", "lossy", shown)
+        assert code == 0
+        assert [
+            Path(line.split('"')[3] if shown == "--json" else line).name
+            for line in out.splitlines()
+        ] == [lossy.name]
+
+
+def test_a_failed_lossy_rollout_says_both_and_an_unreadable_report_is_no_loss(
+    tmp_path: Path,
+) -> None:
+    """Both brackets at once (``complete (failed, lossy)``) keep the columns; a loss report
+    whose payload is gone is not read as loss (``ls`` never fails on a bundle)."""
+    traces = tmp_path / "traces"
+    lossy = _record(traces, schema=2, drop=True)
+    log = lossy / "trace.jsonl"
+    ended = b'"type":"rollout_ended","status":"completed"'
+    log.write_bytes(log.read_bytes().replace(ended, ended.replace(b"completed", b"failed")))
+    code, out, _ = run("ls", traces)
+    assert code == 0 and " complete (failed, lossy) " in out.splitlines()[1]
+    gone = tmp_path / "traces" / "gone"
+    shutil.copytree(lossy, gone)
+    shutil.rmtree(gone / "payloads")
+    assert not bundle_status(gone).lossy
+    assert bundle_status(gone).status == "complete"
