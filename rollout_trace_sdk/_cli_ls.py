@@ -21,13 +21,15 @@ from ._cli_ls_select import (
     thread_prefix,
 )
 from .sources import (
-    LS_HEADER,
+    STATUS_WIDTH,
     SourceError,
     describe,
     describe_json,
     describe_task,
     looks_like_bundle,
+    ls_header,
     no_bundles_text,
+    status_text,
 )
 from .view.visible import json_visible, one_line, visible
 
@@ -43,7 +45,7 @@ def add_parser(commands: Any) -> None:
         "--json",
         action="store_true",
         help="one JSON object a line per bundle (bundle, started, started_at_unix_ms, status, "
-        "rollout_status, lossy, threads, size_bytes, task), newest first",
+        "rollout_status, lossy, partial, threads, size_bytes, task), newest first",
     )
     shown.add_argument(
         "-1",
@@ -130,10 +132,11 @@ def cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for info in picked.bundles:
             print(json_visible(describe_json(info)), file=out)
     else:
-        print(LS_HEADER, file=out)
+        status_width = max(STATUS_WIDTH, *(len(status_text(i)) for i in picked.bundles))
+        print(ls_header(status_width), file=out)
         width = columns()
         for info in picked.bundles:
-            print(visible(describe(info)), file=out)
+            print(visible(describe(info, status_width)), file=out)
             print(describe_task(info, width), file=out)
     return 0
 

@@ -40,6 +40,7 @@ STATUSES: Final = (
     "failed",
     "aborted",
     "lossy",
+    "partial",
     "closed",
 )
 _OUTCOMES: Final = frozenset({"failed", "aborted"})
@@ -161,7 +162,9 @@ def _read(
 ) -> BundleInfo | None:
     """One bundle's facts if its status is ``wanted`` (``None``: any, but paths alone leave
     the bundles being recorded out, which ``left`` counts)."""
-    if wanted is not None or not rows:
+    # a partial capture is found in the whole log, which the status alone does not read
+    whole = wanted is not None and "partial" in wanted
+    if (wanted is not None or not rows) and not whole:
         said = bundle_status(path)
         if wanted is None and said.status == "recording":
             left.append(said.status)
@@ -172,7 +175,7 @@ def _read(
             return BundleInfo(
                 path, started, said.status, said.rollout_status, 0, 0, None, said.lossy
             )
-    info = bundle_info(path, task=True, started=started)
+    info = bundle_info(path, task=rows, started=started)
     if wanted is not None and not matches(info, wanted):
         return None  # its status changed between the two readings (a recorder closed it)
     return info
@@ -186,6 +189,7 @@ def matches(said: BundleInfo | LogStatus, wanted: frozenset[str]) -> bool:
         said.status.replace(" ", "-") in wanted
         or (outcome in _OUTCOMES and outcome in wanted)
         or ("lossy" in wanted and said.lossy)
+        or ("partial" in wanted and isinstance(said, BundleInfo) and said.partial)
         or ("closed" in wanted and said.status != "recording")
     )
 

@@ -42,6 +42,12 @@ from .view.visible import one_line, visible
 _HEAD: Final = 256 << 10
 _CHUNK: Final = 1 << 20
 _THREAD_STARTED: Final = b'"type":"thread_started"'
+#: A reference's capture, which a writer adds only to a payload it stored ``truncated`` or
+#: ``omitted`` (v3.md, capture limits). Inside a JSON string these bytes would be escaped.
+_CAPTURED_IN_PART: Final = b'"capture":{"status":"'
+#: The bytes of one chunk searched again with the next, one short of the longer marker (the
+#: thread's): a marker cut between them is found, a thread's never counted twice.
+_CARRY: Final = max(len(_THREAD_STARTED), len(_CAPTURED_IN_PART)) - 1
 #: Bundles listed in an error message before "... and N more".
 _LISTED: Final = 10
 
@@ -71,6 +77,9 @@ class BundleInfo:
     #: its recorder reported loss (events or payloads dropped, values recorded
     #: approximately): a ``complete`` bundle that does not hold all the rollout did
     lossy: bool = False
+    #: a payload was stored cut or left out by a capture limit (schema 3's
+    #: ``max_payload_bytes`` / ``max_bytes``): the reducers' ``closed_with_partial_payloads``
+    partial: bool = False
 
     @property
     def started(self) -> str:
@@ -173,14 +182,15 @@ def bundle_info(bundle: Path, *, task: bool = False, started: int | None = None)
     as :func:`bundle_started` read it already (``None``: read it)."""
     if started is None:
         started = bundle_started(bundle)
-    said, threads, head = _log_facts(bundle / EVENT_LOG)
+    said, threads, partial, head = _log_facts(bundle / EVENT_LOG)
     asked = None
     if task:  # its reading (zstd, confined opens) is imported by ``ls`` alone
         from ._bundle_task import first_task
 
         asked = first_task(bundle, head)
+    size = _size(bundle)
     return BundleInfo(
-        bundle, started, said.status, said.rollout_status, threads, _size(bundle), asked, said.lossy
+        bundle, started, said.status, said.rollout_status, threads, size, asked, said.lossy, partial
     )
 
 
@@ -210,28 +220,30 @@ def _read_regular(path: Path, limit: int) -> bytes:
         return handle.read(limit)
 
 
-def _log_facts(log: Path) -> tuple[LogStatus, int, bytes]:
-    """(status, threads started, the log's first bytes) from the event log."""
+def _log_facts(log: Path) -> tuple[LogStatus, int, bool, bytes]:
+    """(status, threads started, whether a payload was captured in part, the log's first
+    bytes) from the event log."""
     try:
         fd = os.open(log, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        return NO_LOG, 0, b""
+        return NO_LOG, 0, False, b""
     with open(fd, "rb") as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return NO_LOG, 0, b""
+            return NO_LOG, 0, False, b""
         # asked before the log is read: a writer that closes meanwhile leaves a whole tail
         written = log_fd_is_written(fd)
-        threads, carry, head = 0, b"", b""
+        threads, partial, carry, head = 0, False, b"", b""
         while chunk := handle.read(_CHUNK):
             head = head or chunk[:_HEAD]  # a task is read from the log's start
             data = carry + chunk
-            threads += data.count(_THREAD_STARTED)
             # a marker cut by the chunk's end is whole with the next chunk; the carry is one
-            # byte short of a marker, so none is counted twice
-            carry = data[-len(_THREAD_STARTED) + 1 :]
+            # byte short of a thread's marker, so none is counted twice
+            threads += data.count(_THREAD_STARTED)
+            partial = partial or _CAPTURED_IN_PART in data
+            carry = data[-_CARRY:]
         said = log_status(handle, info.st_size, written, log.parent)
-    return said, threads, head
+    return said, threads, partial, head
 
 
 def _size(bundle: Path) -> int:
@@ -260,32 +272,48 @@ def human_size(size: int) -> str:
     return f"{size} B"  # pragma: no cover - the loop always returns
 
 
-#: The status column's width: the longest status with what is put in brackets beside it
-#: (``complete (aborted, lossy)``).
-_STATUS_WIDTH: Final = 25
+#: The status column's width at least (``ls`` widens it to its longest status).
+STATUS_WIDTH: Final = 20
 
 
-def describe(info: BundleInfo) -> str:
-    """One line per bundle: start, status, threads, size, path (``ls`` and error listings)."""
-    status = info.status
+def status_text(info: BundleInfo) -> str:
+    """The status column of a bundle: its status, then in brackets the rollout's outcome
+    other than ``completed``, ``lossy`` and ``partial`` (``complete (failed, lossy)``)."""
     said = [info.rollout_status] if info.rollout_status not in (None, "completed") else []
-    said += ["lossy"] if info.lossy else []
-    if said:
-        status = f"{status} ({', '.join(map(str, said))})"
+    said += ["lossy"] * info.lossy + ["partial"] * info.partial
+    return f"{info.status} ({', '.join(map(str, said))})" if said else info.status
+
+
+def describe(info: BundleInfo, status_width: int = STATUS_WIDTH) -> str:
+    """One line per bundle: start, status, threads, size, path (``ls`` and error listings).
+
+    Args:
+        info: the bundle's facts.
+        status_width: the status column's width (``ls``: its longest status's).
+
+    Returns:
+        The line, its path as it is (the caller spells out what it must).
+    """
     threads = f"{info.threads} thread" + ("" if info.threads == 1 else "s")
     return (
-        f"{info.started:<19}  {status:<{_STATUS_WIDTH}}  {threads:>10}  {human_size(info.size):>9}  "
-        + one_line(str(info.path))
+        f"{info.started:<19}  {status_text(info):<{status_width}}  {threads:>10}  "
+        f"{human_size(info.size):>9}  " + one_line(str(info.path))
     )
 
 
 #: Where ``ls`` starts a bundle's task, on the line under its row: under the status, so the
 #: start times stay a column of their own to scan.
 _TASK_INDENT: Final = 21
-#: ``ls``'s heading: the columns of :func:`describe` (the task under each row needs none).
-LS_HEADER: Final = (
-    f"{'STARTED (UTC)':<19}  {'STATUS':<{_STATUS_WIDTH}}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE"
-)
+
+
+def ls_header(status_width: int = STATUS_WIDTH) -> str:
+    """``ls``'s heading: the columns of :func:`describe` (the task under each row needs
+    none)."""
+    return (
+        f"{'STARTED (UTC)':<19}  {'STATUS':<{status_width}}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE"
+    )
+
+
 #: The fewest columns a task gets, however narrow the terminal.
 _TASK_MIN: Final = 16
 
@@ -322,6 +350,7 @@ def describe_json(info: BundleInfo) -> str:
         "status": info.status,
         "rollout_status": info.rollout_status,
         "lossy": info.lossy,
+        "partial": info.partial,
         "threads": info.threads,
         "size_bytes": info.size,
         "task": info.task,

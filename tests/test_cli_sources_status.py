@@ -8,10 +8,12 @@ import os
 import shutil
 from pathlib import Path
 
+import anyio
 import orjson
 import pytest
 
 from rollout_trace_sdk._log_status import bundle_status
+from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.sources import bundle_info
 from tests.test_cli_sources import _bundle, _started, run
 
@@ -117,3 +119,79 @@ def test_the_status_alone_is_the_status_of_the_whole_reading(tmp_path: Path) -> 
         "no-log": "no log",
         "held": "recording",
     }
+
+
+def _limited(root: Path) -> Path:
+    """A schema-3 bundle whose request and answer are longer than its payload limit."""
+
+    async def record() -> Path:
+        async with (
+            open_rollout(root, schema_version=3, max_payload_bytes=200) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            message = {"type": "message", "role": "user", "content": "y" * 5000}
+            call = turn.inference({"model": "m", "input": [message]})
+            answer = {"type": "message", "role": "assistant", "content": "z" * 3000}
+            call.completed(response_id="r", output_items=[answer])
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    return anyio.run(record)
+
+
+def test_a_bundle_with_payloads_cut_by_a_capture_limit_is_partial(tmp_path: Path) -> None:
+    """A payload stored ``truncated`` (or ``omitted``) by a capture limit makes the bundle
+    ``complete (partial)`` (the reducers' ``closed_with_partial_payloads``), in ``--json``
+    too, and ``--status partial`` picks it, as rows and as paths alone (which otherwise
+    read the log's tail only). Before, it listed ``complete`` as a whole one."""
+    traces = tmp_path / "traces"
+    cut = _limited(traces)
+    whole = _bundle(traces)
+    assert bundle_info(cut).partial and not bundle_info(whole).partial
+    code, out, _ = run("ls", traces)
+    rows = {Path(row.split()[-1]).name: row for row in out.splitlines()[1::2]}
+    assert " complete (partial) " in rows[cut.name] and "partial" not in rows[whole.name]
+    code, out, _ = run("ls", traces, "--json")
+    assert {Path(r["bundle"]).name: r["partial"] for r in map(orjson.loads, out.splitlines())} == {
+        cut.name: True,
+        whole.name: False,
+    }
+    for shown in ([], ["-1"]):
+        code, out, _ = run("ls", traces, "--status", "partial", *shown)
+        listed = out.splitlines()[1::2] if not shown else out.splitlines()
+        assert code == 0 and [Path(line.split()[-1]).name for line in listed] == [cut.name]
+
+
+@pytest.mark.parametrize("shift", [-22, -21, -9, -1, 0])
+def test_a_capture_cut_by_a_read_chunk_is_found(tmp_path: Path, shift: int) -> None:
+    """The log is read in chunks: a capture's marker cut by a chunk's end is found with the
+    next chunk's bytes."""
+    from rollout_trace_sdk.sources import _CAPTURED_IN_PART, _CHUNK
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    line = b'{"seq":1,"payload":{"ref":{"capture":{"status":"omitted"}}}}\n'
+    at = line.index(_CAPTURED_IN_PART)
+    pad = _CHUNK + shift - at - len(b'{"payload":{"type":"other","pad":""}}\n')
+    log = b'{"payload":{"type":"other","pad":"' + b"x" * pad + b'"}}\n' + line
+    assert log.index(_CAPTURED_IN_PART) == _CHUNK + shift
+    (bundle / "trace.jsonl").write_bytes(log)
+    assert bundle_info(bundle).partial
+
+
+def test_ls_says_partial_of_the_corpus_bundles_the_reducer_says_it_of() -> None:
+    """Every bundle of Codex 0.171's corpus: ``ls`` finds a partial capture exactly where
+    Codex's state says ``closed_with_partial_payloads`` (or ``unclosed`` with one)."""
+    from tests.conftest import CONFORMANCE_V3, conformance_bundles
+
+    if not CONFORMANCE_V3.is_dir():
+        pytest.skip("../shared/conformance-v3 is not present")
+    seen = []
+    for bundle in conformance_bundles(CONFORMANCE_V3):
+        state = orjson.loads((bundle / "expected_state.json").read_bytes())
+        partial = state["recording_status"] == "closed_with_partial_payloads"
+        assert bundle_info(bundle).partial is partial or state["recording_status"] == "unclosed", (
+            bundle
+        )
+        seen.append(partial)
+    assert seen.count(True) >= 2 and seen.count(False) >= 30
