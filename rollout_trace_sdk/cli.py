@@ -585,3 +585,11 @@ def main(
             file=err,
         )
         return _REFUSED
+
+
+if __name__ == "__main__":  # `python -m rollout_trace_sdk.cli ...`: without this, it ran the
+    # module's definitions and exited 0 having done nothing. The command runs as `python -m
+    # rollout_trace_sdk` runs it (this module is imported again there, under its own name).
+    from rollout_trace_sdk.__main__ import run
+
+    raise SystemExit(run())

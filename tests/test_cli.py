@@ -69,6 +69,23 @@ def test_python_dash_m_is_the_same_cli(tmp_path: Path) -> None:
     assert done.stdout.startswith("OK ")
 
 
+def test_python_dash_m_of_the_cli_module_runs_the_command_too(tmp_path: Path) -> None:
+    """``python -m rollout_trace_sdk.cli validate B`` ran the module and nothing else: no
+    output, exit 0, as if the bundle had been checked. It is the command, as ``python -m
+    rollout_trace_sdk`` is, a refusal included."""
+    bundle = make_bundle(tmp_path)
+    module = [sys.executable, "-m", "rollout_trace_sdk.cli"]
+    done = subprocess.run([*module, "validate", str(bundle)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("OK ")
+    missing = subprocess.run(
+        [*module, "validate", str(tmp_path / "missing")], capture_output=True, text=True
+    )
+    assert missing.returncode == 1
+    assert "missing" in missing.stderr
+    assert "RuntimeWarning" not in done.stderr + missing.stderr
+
+
 # --- reduce ---------------------------------------------------------------------------------------
 
 
