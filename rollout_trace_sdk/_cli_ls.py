@@ -45,7 +45,7 @@ def add_parser(commands: Any) -> None:
         "--json",
         action="store_true",
         help="one JSON object a line per bundle (bundle, started, started_at_unix_ms, status, "
-        "rollout_status, lossy, partial, threads, size_bytes, task), newest first",
+        "rollout_status, lossy, partial, schema_version, threads, size_bytes, task), newest first",
     )
     shown.add_argument(
         "-1",

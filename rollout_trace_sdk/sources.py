@@ -80,6 +80,9 @@ class BundleInfo:
     #: a payload was stored cut or left out by a capture limit (schema 3's
     #: ``max_payload_bytes`` / ``max_bytes``): the reducers' ``closed_with_partial_payloads``
     partial: bool = False
+    #: the manifest's ``schema_version`` (2: Codex 0.169 reads it, 3: 0.171), ``None`` when
+    #: it has none that is a whole number
+    schema_version: int | None = None
 
     @property
     def started(self) -> str:
@@ -189,21 +192,38 @@ def bundle_info(bundle: Path, *, task: bool = False, started: int | None = None)
 
         asked = first_task(bundle, head)
     size = _size(bundle)
+    schema = _manifest_int(bundle, "schema_version")
     return BundleInfo(
-        bundle, started, said.status, said.rollout_status, threads, size, asked, said.lossy, partial
+        bundle,
+        started,
+        said.status,
+        said.rollout_status,
+        threads,
+        size,
+        asked,
+        said.lossy,
+        partial,
+        schema,
     )
+
+
+def _manifest_int(bundle: Path, key: str) -> int | None:
+    """The manifest's ``key`` when it is a whole number (no manifest, or one that cannot be
+    read: ``None``)."""
+    try:
+        manifest = manifest_value(_read_regular(bundle / MANIFEST, 1 << 20))
+    except (OSError, ValueError):
+        return None
+    value = manifest.get(key) if isinstance(manifest, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def bundle_started(bundle: Path) -> int | None:
     """The start ``ls`` orders by: the manifest's ``started_at_unix_ms``, else the log's
     modification time, else ``None``."""
-    try:
-        manifest = manifest_value(_read_regular(bundle / MANIFEST, 1 << 20))
-        value = manifest.get("started_at_unix_ms") if isinstance(manifest, dict) else None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    except (OSError, ValueError):
-        pass
+    value = _manifest_int(bundle, "started_at_unix_ms")
+    if value is not None:
+        return value
     try:
         return int(os.lstat(bundle / EVENT_LOG).st_mtime * 1000)
     except OSError:
@@ -351,6 +371,7 @@ def describe_json(info: BundleInfo) -> str:
         "rollout_status": info.rollout_status,
         "lossy": info.lossy,
         "partial": info.partial,
+        "schema_version": info.schema_version,
         "threads": info.threads,
         "size_bytes": info.size,
         "task": info.task,

@@ -88,6 +88,7 @@ def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
             "rollout_status",
             "lossy",
             "partial",
+            "schema_version",
             "threads",
             "size_bytes",
             "task",
@@ -97,6 +98,7 @@ def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
         assert isinstance(row["started_at_unix_ms"], int) and isinstance(row["size_bytes"], int)
         assert row["status"] == "complete" and row["rollout_status"] == "completed"
         assert row["task"] == "hi" and row["lossy"] is row["partial"] is False
+        assert row["schema_version"] == 3  # as recorded (test_cli_sources._record)
     by_name = {Path(row["bundle"]).name: row for row in rows}
     assert by_name[odd.name]["size_bytes"] == by_name[failed.name]["size_bytes"] > 0
     assert by_name[failed.name]["threads"] == 1
