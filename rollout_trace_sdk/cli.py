@@ -363,7 +363,9 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except OSError as exc:  # standard output closed (>&-): said as every command says it
         if isinstance(exc, StandardOutputClosed):
             raise
-        raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
+        # said as every command says a path the system refuses (``main``), the state's path
+        # named (the write went to a temporary file beside it)
+        raise OSError(exc.errno, exc.strerror or str(exc), shown) from None
     date_back_if_moved(bundle, target, before)
     notes_to(notes, err)
     if not to_out:
@@ -371,12 +373,6 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     global nothing_left_open
     nothing_left_open = True  # the state's file is closed (``write_output``), the bundle's too
     return 0
-
-
-def _os_text(exc: OSError) -> str:
-    from .reduce.bundle import io_error_text
-
-    return io_error_text(exc)
 
 
 # --- the other commands -------------------------------------------------------------------------

@@ -39,6 +39,31 @@ def test_a_path_the_system_refuses_is_a_clear_error(tmp_path: Path, argv: list[s
     assert "too long" in err.lower()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reduce", "{bundle}", "-o", "{out}"],
+        ["convert", "{bundle}", "--to", "3", "-o", "{out}"],
+        ["view", "{bundle}", "-o", "{out}"],
+        ["redact", "{bundle}", "-o", "{out}"],
+        ["export", "{bundle}", "--format", "perfetto", "-o", "{out}"],
+    ],
+)
+def test_an_output_in_a_missing_directory_is_said_alike(tmp_path: Path, argv: list[str]) -> None:
+    """An output whose directory is missing: every command names itself, the output and the
+    system's reason, exit 1. ``reduce`` said Codex's ``Error: write X`` / ``Caused by:`` /
+    ``at X`` and ``convert`` ``Error: create X`` where the others said it in one line (found
+    by review user40)."""
+    bundle = make_bundle(tmp_path)
+    out = tmp_path / "missing" / "out"
+    code, printed, err = run(*[a.format(out=out, bundle=bundle) for a in argv])
+    assert (code, printed) == (1, ""), err
+    (line,) = err.splitlines()
+    assert line.startswith(f"rollout-trace {argv[0]}: ") and str(out.parent) in line, line
+    assert line.endswith(": No such file or directory"), line
+    assert not (tmp_path / "missing").exists()
+
+
 @pytest.mark.parametrize("command", ["reduce", "view"])
 def test_an_empty_output_name_is_a_usage_error(tmp_path: Path, command: str) -> None:
     """``-o ""`` fell back to the default path but wrote it as a named one: through a

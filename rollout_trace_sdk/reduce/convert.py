@@ -22,6 +22,7 @@ differently, is listed in ``docs/reducing.md``:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -42,7 +43,6 @@ from .bundle import Bundle, LocatedEvent
 from .canonical import parse_keeping_numbers
 from .convert_lenient import KeptEvents
 from .errors import ReduceError
-from .os_errors import os_error_text
 from .replay import payload_refs
 from .tools import wait_cell_id
 
@@ -67,6 +67,8 @@ def convert_bundle(
 
     Raises:
         ReduceError: the source is refused by the reader, or holds what ``schema`` cannot say.
+        OSError: the target cannot be written (it exists, its parent is missing, the disk is
+            full), its ``filename`` the target: nothing is left behind.
     """
     if schema not in layout.SUPPORTED_SCHEMAS:
         raise ReduceError(f"cannot convert to schema {schema}; schemas 2 and 3 are written")
@@ -83,7 +85,7 @@ def convert_bundle(
             )
         final = Path(target)
         if final.exists() or final.is_symlink():
-            raise ReduceError(f"create {final}", cause="File exists (os error 17)")
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(final))
         if Path(os.path.realpath(final)).is_relative_to(os.path.realpath(source)):
             raise ReduceError(f"{final} is inside the bundle; give a directory outside it")
         # written beside the target and renamed into place whole: a conversion that fails (a
@@ -109,7 +111,7 @@ def convert_bundle(
             os.rename(out, final)
         except OSError as exc:
             shutil.rmtree(out, ignore_errors=True)
-            raise ReduceError(f"create {final}", cause=os_error_text(exc)) from None
+            raise OSError(exc.errno, exc.strerror or str(exc), str(final)) from None
         except BaseException:
             # a second signal (timeout sends one to the command and one to its group; Ctrl-C
             # twice) stopped the removal half-way and left the work directory: held back
