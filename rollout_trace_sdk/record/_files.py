@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 DIR_MODE: Final = layout.PRIVATE_DIR_MODE
 FILE_MODE: Final = layout.PRIVATE_FILE_MODE
 _NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+#: A schema-2 line's reference to a payload file (its ``path``), the number captured.
+_CITED_PAYLOAD: Final = re.compile(
+    rb'"' + re.escape(layout.PAYLOADS_DIR.encode()) + rb'/([0-9]+)\.json"'
+)
 
 #: A bundle's payload folder: its path, or (the writer's) a descriptor of the folder itself.
 PayloadsDir = str | int
@@ -365,16 +370,59 @@ def write_chunk(chunk: Chunk, payloads_dir: PayloadsDir, log_fd: int, log_size: 
             sync(log_fd, payloads_dir)
     except OSError as exc:
         chunk.error = exc
-        written = getattr(exc, "written", 0)
-        if chunk.payloads_done == len(chunk.payloads) and written:
-            start = chunk.bytes_done
-            last = chunk.lines.rfind(b"\n", start, start + written)
-            if last >= 0:
-                chunk.lines_done += chunk.lines.count(b"\n", start, last + 1)
-                chunk.bytes_done = last + 1
-            if start + written != chunk.bytes_done:
-                with contextlib.suppress(OSError):
-                    truncate(log_fd, log_size + chunk.bytes_done)
+        if chunk.payloads_done == len(chunk.payloads):
+            _keep_whole_lines(chunk, getattr(exc, "written", 0), log_fd, log_size)
+        else:
+            _write_lines_before_missing(chunk, log_fd, log_size)
+
+
+def _keep_whole_lines(chunk: Chunk, written: int, log_fd: int, log_size: int) -> None:
+    """Count the whole lines of the ``written`` bytes a failed append left, and cut the torn
+    one after them off the log."""
+    if not written:
+        return
+    start = chunk.bytes_done
+    last = chunk.lines.rfind(b"\n", start, start + written)
+    if last >= 0:
+        chunk.lines_done += chunk.lines.count(b"\n", start, last + 1)
+        chunk.bytes_done = last + 1
+    if start + written != chunk.bytes_done:
+        with contextlib.suppress(OSError):
+            truncate(log_fd, log_size + chunk.bytes_done)
+
+
+def _write_lines_before_missing(chunk: Chunk, log_fd: int, log_size: int) -> None:
+    """A payload file failed: append the chunk's lines up to the first that cites a payload
+    not written, which cite nothing missing.
+
+    Why: a chunk holds everything queued since the last write (up to 4,096 records), so a
+    rollout that records its start and a large tool output before the writer first runs
+    has them in one chunk. The lines waited for every payload, and one payload past a file
+    size limit (``EFBIG``: ``RLIMIT_FSIZE``, a filesystem's largest file) or a full disk
+    lost all of them: the bundle held its loss report alone, no ``rollout_started``, no
+    thread (review ops41: 17 of 19 events of a schema-2 rollout). Called again (a retry of
+    a transient error), :func:`write_chunk` goes on after these lines."""
+    missing = {ordinal for ordinal, _ in chunk.payloads[chunk.payloads_done :]}
+    start = chunk.bytes_done
+    end = start
+    lines = chunk.lines
+    while end < len(lines):
+        stop = lines.find(b"\n", end)
+        if stop < 0:
+            break
+        cited = _CITED_PAYLOAD.findall(lines, end, stop)
+        if any(int(number) in missing for number in cited):
+            break
+        end = stop + 1
+    if end == start:
+        return
+    try:
+        append_lines(log_fd, memoryview(lines)[start:end])
+    except OSError as exc:
+        _keep_whole_lines(chunk, getattr(exc, "written", 0), log_fd, log_size)
+        return
+    chunk.lines_done += lines.count(b"\n", start, end)
+    chunk.bytes_done = end
 
 
 def _take_room(chunk: Chunk) -> None:

@@ -9,6 +9,9 @@ import gc
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -428,6 +431,61 @@ async def test_permanent_payload_failure_leaves_the_bundle_unclosed_not_silent(
     assert not any(isinstance(e.payload, ev.RecordingCompleted) for e in events)
     assert len(_warnings(caplog)) == 1
     assert check_bundle(w.bundle_dir)["recording_complete"] is False
+
+
+_PAST_THE_FILE_LIMIT = """
+import resource, signal, sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, resource.RLIM_INFINITY))
+
+async def main() -> None:
+    async with open_rollout(sys.argv[1], model="m", schema_version=2) as rollout:
+        async with rollout.root.turn() as turn:
+            history = turn.accept({"type": "message", "role": "user",
+                                   "content": [{"type": "input_text", "text": "list files"}]})
+            call = {"type": "function_call", "name": "exec_command", "call_id": "c1",
+                    "arguments": "{}"}
+            async with turn.inference({"model": "m", "input": history}) as inference:
+                history += inference.completed(output_items=[call])
+            async with turn.tool_call("c1", "exec_command", arguments="{}") as tool:
+                tool.completed({"type": "function_call_output", "call_id": "c1",
+                                "output": "x" * 1_000_000})
+
+anyio.run(main)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+def test_a_payload_past_the_file_size_limit_keeps_the_lines_before_it(tmp_path: Path) -> None:
+    """A real ``EFBIG`` (``RLIMIT_FSIZE``) on a 1 MB tool output queued in the writer's
+    first chunk with the rollout's start: the lines citing nothing missing are written, so
+    the bundle still shows its thread, turn and inference, then the loss report. Every line
+    waited for every payload of the chunk, and the bundle held the loss report alone (17
+    of 19 events lost; review ops41)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PAST_THE_FILE_LIMIT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "File too large" in done.stderr
+    (bundle,) = tmp_path.iterdir()
+    events = read_bundle(bundle)
+    kinds = [type(e.payload) for e in events]
+    assert kinds[:2] == [ev.RolloutStarted, ev.ThreadStarted]
+    assert ev.InferenceCompleted in kinds and ev.ToolCallStarted in kinds
+    assert kinds[-1] is ev.RecordingCompleted
+    (report,) = loss_reports(bundle, events)
+    assert "File too large" in report
+    if codex_bin() is not None:
+        ok, stderr, state = codex_reduce(bundle)
+        assert ok, stderr
+        assert state is not None and len(state["inference_calls"]) == 1
 
 
 def test_read_only_root_raises_bundle_create_error(
