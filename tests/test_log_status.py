@@ -18,7 +18,7 @@ from rollout_trace_sdk.sources import bundle_info
 from tests.test_cli_sources import run
 
 
-def _record(root: Path, *, schema: int, drop: bool = False, secret: bool = False) -> Path:
+def record_one_turn(root: Path, *, schema: int, drop: bool = False, secret: bool = False) -> Path:
     """One turn; with ``drop``, a queue so small under ``overflow="drop"`` that events are
     dropped (the loss report); with ``secret``, a planted key (the redaction report only)."""
 
@@ -49,9 +49,9 @@ def test_a_bundle_whose_recorder_dropped_events_is_listed_lossy(
     bundle ``complete (lossy)``; a redaction report alone or a warning of the agent's own
     does not. Without the report's reading all three listed ``complete``."""
     traces = tmp_path / "traces"
-    lossy = _record(traces, schema=schema, drop=True)
-    redacted = _record(traces, schema=schema, secret=True)
-    whole = _record(traces, schema=schema)
+    lossy = record_one_turn(traces, schema=schema, drop=True)
+    redacted = record_one_turn(traces, schema=schema, secret=True)
+    whole = record_one_turn(traces, schema=schema)
     assert b'"warning"' in (lossy / "trace.jsonl").read_bytes()
     assert b'"warning"' in (redacted / "trace.jsonl").read_bytes()
     said = {b: bundle_status(b) for b in (lossy, redacted, whole)}
@@ -95,7 +95,7 @@ def test_a_failed_lossy_rollout_says_both_and_an_unreadable_report_is_no_loss(
     """Both brackets at once (``complete (failed, lossy)``) keep the columns; a loss report
     whose payload is gone is not read as loss (``ls`` never fails on a bundle)."""
     traces = tmp_path / "traces"
-    lossy = _record(traces, schema=2, drop=True)
+    lossy = record_one_turn(traces, schema=2, drop=True)
     log = lossy / "trace.jsonl"
     ended = b'"type":"rollout_ended","status":"completed"'
     log.write_bytes(log.read_bytes().replace(ended, ended.replace(b"completed", b"failed")))

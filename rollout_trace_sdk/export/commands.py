@@ -212,7 +212,11 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     notes: list[str] = []
     state = load_noting(source, args.lenient, err, notes)
-    trace = chrome_trace(state, notes)
+    from ..view.reports import recorder_reports
+
+    trace = chrome_trace(
+        state, notes, recorder_reports(Path(source)) if Path(source).is_dir() else []
+    )
     try:
         document = orjson.dumps(trace)
     except TypeError:  # a time past int64 (a start of +-2^63 ms, as Codex reads; fuzz28)

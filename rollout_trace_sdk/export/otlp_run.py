@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from ..reduce import ReduceError
 from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
+from ..view.reports import is_loss_report, recorder_reports
 from ..view.show_format import counted
 from ..view.visible import one_line, visible
 from .listing import lenient_hint, named, refusal
@@ -72,6 +73,7 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             trace = otlp_trace(state, inline=args.inline_payloads, payload=_text(reader, state))
             _say_lenient(trace, notes)
+            _say_reports(trace, recorder_reports(Path(source)) if Path(source).is_dir() else [])
             traces.append(trace)
         finally:
             if reader is not None:
@@ -106,6 +108,15 @@ def _say_lenient(trace: OtlpTrace, notes: list[str]) -> None:
     if notes:
         trace.spans[0].attributes["rollout_trace.lenient_skipped"] = len(notes)
         trace.spans[0].attributes["rollout_trace.lenient_notes"] = "\n".join(notes[:_NOTES])
+
+
+def _say_reports(trace: OtlpTrace, reports: list[str]) -> None:
+    """Put on the root span what our recorder reported at the end of the log
+    (``rollout_trace.recorder_reports``, one a line; ``rollout_trace.lossy`` when one is the
+    loss report): a rollout that lost events is not sent as one that holds everything."""
+    if reports:
+        trace.spans[0].attributes["rollout_trace.recorder_reports"] = "\n".join(reports)
+        trace.spans[0].attributes["rollout_trace.lossy"] = any(map(is_loss_report, reports))
 
 
 def _note_shared_trace_id(

@@ -36,6 +36,7 @@ import attrs
 from ..reduce.liveness import log_is_written
 from ..view.capture import recording_status
 from ..view.error_texts import put_error_texts
+from ..view.reports import recorder_reports
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text, refusal
@@ -239,9 +240,13 @@ def _write_tables(
     (state, notes, strict error). Payload bodies (``--payload-text``) are read as their part
     is written, a batch at a time, not all held at once."""
     state, notes, error = reduced
+    reports: list[str] = []
     if not source.state_file:  # a state file's were put in as it was read (view.load)
         put_error_texts(root, state)
-    tables = build_rows(state, source=source.url, lenient=error is not None, notes=notes)
+        reports = recorder_reports(root)
+    tables = build_rows(
+        state, source=source.url, lenient=error is not None, notes=notes, reports=reports
+    )
     reader = None
     if options.payload_text and tables["raw_payloads"] and not source.state_file:
         from ..view.payloads import PayloadReader

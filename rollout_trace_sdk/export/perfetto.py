@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from ..reduce.failures import FAILED_STATUSES as _FAILED
 from ..view.model import build_view_model, thread_tree_order
+from ..view.reports import is_loss_report
 
 _PID: Final = 1
 _US: Final = 1000  # the view model's times are milliseconds
@@ -95,7 +96,9 @@ def _slice(
     return event
 
 
-def chrome_trace(state: Mapping[str, Any], notes: Sequence[str] = ()) -> dict[str, Any]:
+def chrome_trace(
+    state: Mapping[str, Any], notes: Sequence[str] = (), reports: Sequence[str] = ()
+) -> dict[str, Any]:
     """The Chrome trace-event document for a reduced state.
 
     Args:
@@ -104,6 +107,8 @@ def chrome_trace(state: Mapping[str, Any], notes: Sequence[str] = ()) -> dict[st
             on without the terminal that printed them, so ``otherData`` says them (the first
             100, and how many), as its ``recording_status`` says a recording cut short or cut
             by a capture limit.
+        reports: what our recorder reported at the end of the bundle's log
+            (``view.reports.recorder_reports``): ``otherData`` says them, and ``lossy``.
 
     Returns:
         ``{"traceEvents": [...], "displayTimeUnit": "ms", "otherData": {...}}``.
@@ -168,6 +173,9 @@ def chrome_trace(state: Mapping[str, Any], notes: Sequence[str] = ()) -> dict[st
     if notes:
         other["lenient_skipped"] = len(notes)
         other["lenient_notes"] = list(notes[:_NOTES])
+    if reports:
+        other["recorder_reports"] = list(reports)
+        other["lossy"] = any(map(is_loss_report, reports))
     return {
         "traceEvents": tracks.events + slices + flows,
         "displayTimeUnit": "ms",

@@ -17,7 +17,7 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped). 9: the id lists of inference calls and compactions.
-TABLES_VERSION: Final = 9
+TABLES_VERSION: Final = 10
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -86,6 +86,18 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
             "why the first turn that failed or was cancelled ended so (turns.error_text, else "
             "its first call's error_text); with none, for a failed or aborted rollout, the "
             "first call's error_text; its first line, at most 200 characters (null: none)",
+        ),
+        (
+            "lossy",
+            _B,
+            "our recorder reported loss: events or payloads dropped, values recorded "
+            "approximately (recorder_reports say what; ls says complete (lossy))",
+        ),
+        (
+            "recorder_reports",
+            _L,
+            "what our recorder reported at the end of the log (loss, secrets redacted), as "
+            "summary's recorder_reports ([]: none, or a bundle another writer made)",
         ),
     ),
     "threads": (

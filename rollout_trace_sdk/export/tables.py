@@ -19,6 +19,7 @@ from ..reduce.failures import FAILED_STATUSES
 from ..view.capture import capture_notes, cut_status, not_whole, unavailable_ids
 from ..view.error_texts import logged_error, tool_error
 from ..view.item_text import add_delivered, delivers, first_line
+from ..view.reports import is_loss_report
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 
 _Obj = Mapping[str, Any]
@@ -38,6 +39,7 @@ def build_rows(
     lenient: bool = False,
     notes: list[str] | None = None,
     payload_text: PayloadText | None = None,
+    reports: list[str] | None = None,
 ) -> dict[str, list[Row]]:
     """Every table's rows for one reduced state.
 
@@ -48,6 +50,8 @@ def build_rows(
         notes: what lenient reduction skipped.
         payload_text: reads a payload reference's body (or says why it cannot); None leaves
             ``raw_payloads.text`` null.
+        reports: what our recorder reported at the end of the bundle's log
+            (``view.reports.recorder_reports``: loss, redaction).
 
     Returns:
         Table name → rows (dicts keyed by column name), every table present.
@@ -79,7 +83,7 @@ def build_rows(
         ],
         "raw_payloads": [_payload(keys, r, payload_text) for r in payloads.values()],
     }
-    out["rollouts"] = [_rollout(keys, state, out, lenient, notes or [])]
+    out["rollouts"] = [_rollout(keys, state, out, lenient, notes or [], reports or [])]
     return {name: out[name] for name in TABLE_NAMES}
 
 
@@ -184,6 +188,7 @@ def _rollout(
     tables: dict[str, list[Row]],
     lenient: bool,
     notes: list[str],
+    reports: list[str],
 ) -> Row:
     started, ended = _int(state.get("started_at_unix_ms")), _int(state.get("ended_at_unix_ms"))
     recording = _str(state.get("recording_status"))
@@ -202,6 +207,8 @@ def _rollout(
         "lenient": lenient,
         "lenient_notes": list(notes),
         "failure": _failure(tables, _str(state.get("status"))),
+        "lossy": any(map(is_loss_report, reports)),
+        "recorder_reports": list(reports),
     }
     for name in TOKEN_NAMES:
         # as SQL's sum(): null when no call reported the count (0 would claim a measurement)

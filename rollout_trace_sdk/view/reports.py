@@ -89,5 +89,14 @@ def loss_reported(bundle: Path) -> bool:
     Returns:
         True when one of its reports is the loss report.
     """
-    said = LOSS_REPORT_PREFIX.removeprefix(REPORT_PREFIX)
-    return any(report.startswith(said) for report in recorder_reports(bundle))
+    return any(map(is_loss_report, recorder_reports(bundle)))
+
+
+def is_loss_report(report: str) -> bool:
+    """Whether one of :func:`recorder_reports` is the loss report (else: the redaction
+    report, or one a later recorder adds)."""
+    return report.startswith(_LOSS)
+
+
+#: The loss report as :func:`recorder_reports` gives it (without ``rollout_trace_sdk:``).
+_LOSS: Final = LOSS_REPORT_PREFIX.removeprefix(REPORT_PREFIX)

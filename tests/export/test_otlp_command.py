@@ -265,3 +265,19 @@ def test_a_lenient_reduction_is_said_on_the_root_span(demo_bundle: Path, tmp_pat
     assert root["rollout_trace.lenient_skipped"] == {"intValue": "1"}
     notes = root["rollout_trace.lenient_notes"]["stringValue"]
     assert "truncated last line" in notes and notes in err.getvalue()
+
+
+def test_a_lossy_bundle_says_its_recorder_reports_on_the_root_span(tmp_path: Path) -> None:
+    """The recorder's loss report reached no receiver (review ops41): the root span carries
+    ``rollout_trace.recorder_reports`` and ``rollout_trace.lossy``."""
+    from tests.test_log_status import record_one_turn
+
+    lossy = record_one_turn(tmp_path / "traces", schema=2, drop=True)
+    target = tmp_path / "lossy.jsonl"
+    argv = ["export", "--format", "otlp", str(lossy), "-o", str(target)]
+    assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    root = {
+        a["key"]: a["value"] for a in _spans_in(target.read_bytes().splitlines())[0]["attributes"]
+    }
+    assert root["rollout_trace.lossy"] == {"boolValue": True}
+    assert root["rollout_trace.recorder_reports"]["stringValue"].startswith("dropped ")

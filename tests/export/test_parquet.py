@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -453,3 +454,22 @@ def test_payload_text_spliced_from_a_cut_part_is_null(tmp_path: Path) -> None:
     assert by_id["raw_payload:19"] == (None, None, "part raw_payload:18 recorded truncated")
     assert by_id["raw_payload:25"] == (None, None, "part raw_payload:23 recorded truncated")
     assert by_id["raw_payload:14"][1] is not None  # a whole part of that request: its text
+
+
+def test_a_lossy_bundle_exports_its_recorder_reports(tmp_path: Path) -> None:
+    """A bundle whose recorder dropped events exported as ``recording_status`` ``complete``
+    with nothing saying so (review ops41): ``rollouts.lossy`` and ``recorder_reports`` say
+    it, as ``summary`` does; a bundle with a redaction report only is not lossy."""
+    from tests.test_log_status import record_one_turn
+
+    lossy = record_one_turn(tmp_path / "traces", schema=3, drop=True)
+    redacted = record_one_turn(tmp_path / "traces", schema=2, secret=True)
+    out = tmp_path / "out"
+    code, _, err = _cli("export", str(lossy), str(redacted), "--to", str(out))
+    assert code == 0, err
+    rows = read_tables_rows(out, "SELECT source, lossy, recorder_reports FROM rollouts")
+    by_source = {Path(source).name: (flag, reports) for source, flag, reports in rows}
+    flag, reports = by_source[lossy.name]
+    assert flag is True and re.match(r"dropped [1-9]\d* events", reports[0]), reports
+    flag, reports = by_source[redacted.name]
+    assert flag is False and [r.split(" ", 1)[0] for r in reports] == ["redacted"]

@@ -341,3 +341,15 @@ def test_a_partial_rollout_is_said_so_in_the_trace(demo_bundle: Path, tmp_path: 
     assert len(other["lenient_notes"]) == 1
     assert "truncated last line" in other["lenient_notes"][0]
     assert other["lenient_notes"][0] in err.getvalue()
+
+
+def test_a_lossy_bundle_says_its_recorder_reports_in_other_data(tmp_path: Path) -> None:
+    """The recorder's loss report was left out of the trace file (review ops41)."""
+    from tests.test_log_status import record_one_turn
+
+    lossy = record_one_turn(tmp_path / "traces", schema=3, drop=True)
+    target = tmp_path / "lossy.json"
+    argv = ["export", "--format", "perfetto", str(lossy), "-o", str(target)]
+    assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    other = json.loads(target.read_bytes())["otherData"]
+    assert other["lossy"] is True and other["recorder_reports"][0].startswith("dropped ")
