@@ -187,6 +187,14 @@ _CASES = {
         ("full", 0, ["c", "c", "c"], "ok", "y"),
         ("cont", 0, ["b"], "ok", "y"),
     ],
+    # a whole request fails after partial output; a continuation of the response before it
+    # resends that request's input and goes on past it, where the snapshot holds the partial
+    # output
+    "past a failed request's partial output": [
+        ("full", 0, ["q"], "ok", "x"),
+        ("full", 1, ["a"], "partial", "y"),
+        ("cont", 0, ["a", "b"], "ok", "x"),
+    ],
 }
 
 
