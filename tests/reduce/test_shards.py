@@ -516,3 +516,19 @@ def test_a_template_with_a_fragment_too_many_or_too_few_is_refused_as_codex_does
     with pytest.raises(ReduceError) as refused:
         reduce_bundle(bundle)
     assert refused.value.codex_text() in stderr
+
+
+def test_footer_errors_name_an_unreadable_shard_before_a_later_unsealed_one(
+    files: _Files,
+) -> None:
+    """The footer check goes shard by shard, and a shard it cannot read is its first error:
+    Codex stops at it, before a later shard's missing footer, and lenient reduction notes
+    both (dropping the unreadable shard's error passed every test: mut43)."""
+    files.write(1, b"not zstd at all" * 10)
+    stream = zstandard.ZstdCompressor(write_checksum=True).compressobj()
+    cut = stream.compress(_records(("raw_payload:2", b"2"))) + stream.flush()
+    files.write(2, cut[:-4])
+    errors = list(ShardReader("b", files.read).footer_errors([_ref(1), _ref(2, 2)], True))
+    assert len(errors) == 2, [str(e) for e in errors]
+    assert "000001.zst" in str(errors[0]) and "footer" not in str(errors[0])
+    assert str(errors[1]).startswith("missing footer in payload shard 2 (")
