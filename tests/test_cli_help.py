@@ -64,11 +64,16 @@ def test_a_narrow_terminal_wraps_an_example_under_itself(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Too wide for the terminal, an example goes on indented under itself, not at the
-    margin where it would read as the next example."""
+    margin where it would read as the next example: four columns in from the example, also
+    for one whose comment starts past half the width (a hang of five columns there, the
+    first line alone checked with ``startswith``, passed: mut43)."""
     monkeypatch.setenv("COLUMNS", "40")
     lines = _help("export", capsys).split("\nexamples:\n", 1)[1].splitlines()
     assert lines[0].startswith("  rollout-trace export ")
     assert lines[1].startswith("      ") and lines[1].strip()
+    more = [line for line in lines if line.strip() and not line.startswith("  rollout-trace ")]
+    assert any("  # " in line for line in more)  # a comment past half the width
+    assert {len(line) - len(line.lstrip()) for line in more} == {6}
 
 
 class _Receiver(QuietHandler):
