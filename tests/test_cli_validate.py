@@ -633,3 +633,27 @@ def test_a_root_says_what_each_ok_bundles_recorder_reported(tmp_path: Path, jobs
     assert code == 0 and "2 of 2 bundles OK" in out, err
     notes = [line for line in err.splitlines() if "the recorder reported" in line]
     assert len(notes) == 1 and notes[0].startswith(f"note: {tmp_path}/trace-"), err
+
+
+@pytest.mark.parametrize("edit", ["missing", "second"])
+def test_a_log_must_start_with_its_one_rollout_started(tmp_path: Path, edit: str) -> None:
+    """A writer starts the log with ``rollout_started``, once. A log without it said only
+    "no rollout_ended event" (review ops41); one with two said nothing. The reducers take
+    both (Codex 0.169 reduces them), so it is ``validate``'s to say."""
+    from tests.reduce.test_bundle import _payloads
+
+    payloads = _payloads()
+    if edit == "missing":
+        payloads = payloads[1:]
+    else:
+        payloads.insert(2, payloads[0])
+    bundle = make_bundle(tmp_path, event_lines(payloads))
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    said = [line for line in out.splitlines() if "rollout_started" in line]
+    log = f"{bundle}/trace.jsonl"
+    assert said == (
+        [f"{log}:1: the first event is thread_started, not rollout_started"]
+        if edit == "missing"
+        else [f"{log}:3: a second rollout_started (line 1)"]
+    )

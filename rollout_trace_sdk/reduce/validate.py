@@ -144,6 +144,8 @@ class _Validator:
         self.open_threads: dict[str, int] = {}
         self.open_turns: dict[str, int] = {}
         self.last_type: str | None = None
+        #: the line of the log's ``rollout_started`` (a writer starts the log with it, once)
+        self.rollout_started: int | None = None
         self.seen_rollout_ended = False
         self.seen_recording_completed = False
         self.schema: int | None = None
@@ -262,6 +264,15 @@ class _Validator:
     def track(self, number: int, seq: int, obj: dict[str, Any]) -> None:
         payload = obj["payload"]
         kind = payload["type"]
+        if self.last_type is None and kind != "rollout_started":
+            self.problem(self.log, number, f"the first event is {kind}, not rollout_started")
+        if kind == "rollout_started":
+            if self.rollout_started is not None:
+                self.problem(
+                    self.log, number, f"a second rollout_started (line {self.rollout_started})"
+                )
+            else:
+                self.rollout_started = number
         self.last_type = kind
         for ident, where, ref in _refs(payload):
             self.cite(ident, where, number, seq, ref)
