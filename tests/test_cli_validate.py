@@ -657,3 +657,34 @@ def test_a_log_must_start_with_its_one_rollout_started(tmp_path: Path, edit: str
         if edit == "missing"
         else [f"{log}:3: a second rollout_started (line 1)"]
     )
+
+
+def test_payloads_cut_by_a_capture_limit_are_noted_as_the_state_counts_them(
+    tmp_path: Path,
+) -> None:
+    """``validate`` said OK and nothing else of a bundle whose capture limits cut or left out
+    most of its payloads (review ops41: 59 of 69 omitted). Valid, but not whole: a note
+    counts them by status, as the reduced state's ``raw_payloads`` entries (nested parts
+    included) carry them, for our recorder's bundles and Codex 0.171's."""
+    from tests.test_cli_sources_status import _limited
+
+    bundles = [_limited(tmp_path / "ours")]
+    bundles += [b for b in conformance_bundles(CONFORMANCE_V3) if "capture" in b.parts[-2]]
+    for bundle in bundles:
+        state = json.loads(run("reduce", bundle, "-o", "-")[1])
+        statuses: dict[str, str] = {}
+        refs = list(state["raw_payloads"].values())
+        while refs:  # nested parts included
+            ref = refs.pop()
+            if isinstance(ref.get("capture"), dict):
+                statuses[ref["raw_payload_id"]] = ref["capture"]["status"]
+            refs += ref.get("parts") or []
+        assert statuses, bundle
+        counts = ", ".join(
+            f"{list(statuses.values()).count(s)} {s}" for s in sorted(set(statuses.values()))
+        )
+        code, out, err = run("validate", bundle)
+        assert code == 0, out
+        assert f"note: payloads cut by a capture limit ({counts}): the reducers say " in err
+    code, _, err = run("validate", make_bundle(tmp_path))
+    assert code == 0 and "capture limit" not in err

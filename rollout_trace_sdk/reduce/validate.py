@@ -114,6 +114,19 @@ def _refs(value: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield from _refs(item)
 
 
+def _captures(ref: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(payload id, capture status) of a reference and its parts (a template's) that a
+    capture limit cut or left out: only those carry a ``capture`` (v3.md, capture limits)."""
+    capture = ref.get("capture")
+    status = capture.get("status") if isinstance(capture, dict) else None
+    if isinstance(status, str) and isinstance(ref.get("raw_payload_id"), str):
+        yield ref["raw_payload_id"], status
+    parts = ref.get("parts")
+    for part in parts if isinstance(parts, list) else ():
+        if isinstance(part, dict):
+            yield from _captures(part)
+
+
 def _said(error: ReduceError, *, seq: bool = True) -> str:
     """A reducer error on one line: Codex's headline, its cause, and the seq when known (for
     a payload's file, with the line citing it: :func:`_cited`, as pass 1 says it)."""
@@ -151,6 +164,8 @@ class _Validator:
         self.schema: int | None = None
         #: where the ``warning`` protocol events' payloads are (a loss report is one)
         self.warnings: list[str] = []
+        #: payload id → its capture status, for each one a capture limit cut or left out
+        self.captured: dict[str, str] = {}
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.report.problems.append(Problem(file, line, message))
@@ -276,6 +291,8 @@ class _Validator:
         self.last_type = kind
         for ident, where, ref in _refs(payload):
             self.cite(ident, where, number, seq, ref)
+            for part, status in _captures(ref):
+                self.captured.setdefault(part, status)
         if kind == "thread_started":
             self.open_threads[str(payload.get("thread_id"))] = number
         elif kind == "thread_ended":
@@ -448,6 +465,16 @@ class _Validator:
     def closing(self) -> None:
         if self.report.events == 0:
             return
+        if self.captured and self.seen_recording_completed:  # else its unclosed line says so
+            statuses = list(self.captured.values())
+            said = ", ".join(
+                f"{statuses.count(status)} {status}"
+                for status in sorted(set(statuses))  # omitted, truncated
+            )
+            self.report.notes.append(
+                f"payloads cut by a capture limit ({said}): the reducers say "
+                "closed_with_partial_payloads; what was cut is not in the bundle"
+            )
         for thread_id, line in self.open_threads.items():
             self.problem(self.log, line, f"thread {thread_id} started here never ended")
         for turn_id, line in self.open_turns.items():
