@@ -21,10 +21,8 @@ kernel's page cache.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import errno
-import itertools
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -35,10 +33,8 @@ import zstandard
 from ..model import layout
 from ..model.events import PayloadCapture
 from ._deferred import render
+from ._shard_filter import BodyFilter, filtered
 from ._shard_plan import ORDINAL_BITS, ORDINAL_MASK, ShardRecord
-
-#: What the sink applies to each body before storing it (the writer's redaction).
-BodyFilter = Callable[[bytes], bytes]
 
 #: Shard files are private to their owner, like every other file of a bundle.
 FILE_MODE: Final = layout.PRIVATE_FILE_MODE
@@ -58,8 +54,6 @@ CHAIN_LOG: Final = 15
 #: Bodies are handed to zstd in slices of this size (it holds the GIL while compressing); the
 #: sink yields the GIL after each slice, and after each such amount of smaller bodies.
 COMPRESS_SLICE: Final = 64 << 10
-#: Small bodies are checked for anything to filter in batches of about this many bytes.
-CLEAN_BATCH_BYTES: Final = 64 << 10
 #: A zstd block header: the frame's last block, raw, empty (what zstd ends a flushed frame
 #: with); the frame's checksum follows it.
 _LAST_EMPTY_BLOCK: Final = b"\x01\x00\x00"
@@ -248,8 +242,10 @@ class ShardSink:
     def _write(self, records: Iterable[ShardRecord]) -> int:
         records = list(records)
         wheres = [where for where, _ in records]
-        bodies = self._filtered(
-            [queued if queued.__class__ is bytes else render(queued) for _, queued in records]
+        bodies = filtered(
+            [queued if queued.__class__ is bytes else render(queued) for _, queued in records],
+            self._filter,
+            self._clean,
         )
         #: shard -> (framed records not yet compressed, compressed bytes not yet written)
         pending: dict[int, tuple[bytearray, bytearray]] = {}
@@ -322,65 +318,6 @@ class ShardSink:
     def stop_filtering(self) -> None:
         """Store later bodies as they are (the writer's own closing report)."""
         self._filter = None
-
-    def _filtered(self, bodies: list[bytes]) -> list[bytes]:
-        """``bodies`` through the filter, except those that certainly need none: small
-        bodies are checked together, in batches of about :data:`CLEAN_BATCH_BYTES` (one
-        scan instead of one per body; a batch of one is left to the filter's own scan).
-        The batches' ends are found by bisection over the bodies' running sizes, so a chunk
-        of small bodies costs no Python step per body (there are thousands)."""
-        body_filter = self._filter
-        if body_filter is None or not bodies:
-            return bodies
-        check = self._clean
-        sizes = list(map(len, bodies))
-        if check is None or max(sizes) >= CLEAN_BATCH_BYTES:
-            flags = self._known_clean(bodies, check)
-            return [body if flags[i] else body_filter(body) for i, body in enumerate(bodies)]
-        ends = list(itertools.accumulate(sizes))
-        out = bodies
-        count = len(bodies)
-        start = 0
-        while start < count:
-            # the batch ends with the body that brings it to CLEAN_BATCH_BYTES (or the last)
-            stop = min(
-                bisect.bisect_left(ends, (ends[start - 1] if start else 0) + CLEAN_BATCH_BYTES) + 1,
-                count,
-            )
-            if stop - start < 2 or not check(bodies[start:stop]):
-                if out is bodies:
-                    out = list(bodies)
-                for i in range(start, stop):
-                    out[i] = body_filter(bodies[i])
-            start = stop
-        return out
-
-    @staticmethod
-    def _known_clean(
-        bodies: list[bytes], check: Callable[[list[bytes]], bool] | None
-    ) -> list[bool]:
-        """Which bodies certainly need no filtering (the general case of :meth:`_filtered`:
-        a body of :data:`CLEAN_BATCH_BYTES` or more is never checked with others)."""
-        flags = [False] * len(bodies)
-        if check is None:
-            return flags
-        batch: list[int] = []
-        size = 0
-        for index, body in enumerate(bodies):
-            if len(body) >= CLEAN_BATCH_BYTES:
-                continue
-            batch.append(index)
-            size += len(body)
-            if size >= CLEAN_BATCH_BYTES:
-                if len(batch) > 1 and check([bodies[i] for i in batch]):
-                    for i in batch:
-                        flags[i] = True
-                batch = []
-                size = 0
-        if len(batch) > 1 and check([bodies[i] for i in batch]):
-            for i in batch:
-                flags[i] = True
-        return flags
 
     def seal_below(self, shard: int) -> None:
         """Finish every open shard numbered below ``shard`` (the plan's current one, once
