@@ -34,6 +34,10 @@ _NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC
 _CITED_PAYLOAD: Final = re.compile(
     rb'"' + re.escape(layout.PAYLOADS_DIR.encode()) + rb'/([0-9]+)\.json"'
 )
+#: A schema-3 line's reference to a shard record (its ``raw_payload_id``), the ordinal captured.
+_CITED_RECORD: Final = re.compile(
+    rb'"raw_payload_id":"' + re.escape(layout.RAW_PAYLOAD_PREFIX.encode()) + rb'([0-9]+)"'
+)
 
 #: A bundle's payload folder: its path, or (the writer's) a descriptor of the folder itself.
 PayloadsDir = str | int
@@ -391,7 +395,13 @@ def _keep_whole_lines(chunk: Chunk, written: int, log_fd: int, log_size: int) ->
             truncate(log_fd, log_size + chunk.bytes_done)
 
 
-def _write_lines_before_missing(chunk: Chunk, log_fd: int, log_size: int) -> None:
+def _write_lines_before_missing(
+    chunk: Chunk,
+    log_fd: int,
+    log_size: int,
+    missing: set[int] | None = None,
+    cited: re.Pattern[bytes] = _CITED_PAYLOAD,
+) -> None:
     """A payload file failed: append the chunk's lines up to the first that cites a payload
     not written, which cite nothing missing.
 
@@ -401,8 +411,10 @@ def _write_lines_before_missing(chunk: Chunk, log_fd: int, log_size: int) -> Non
     size limit (``EFBIG``: ``RLIMIT_FSIZE``, a filesystem's largest file) or a full disk
     lost all of them: the bundle held its loss report alone, no ``rollout_started``, no
     thread (review ops41: 17 of 19 events of a schema-2 rollout). Called again (a retry of
-    a transient error), :func:`write_chunk` goes on after these lines."""
-    missing = {ordinal for ordinal, _ in chunk.payloads[chunk.payloads_done :]}
+    a transient error), :func:`write_chunk` goes on after these lines. Schema 3 gives the
+    records not whole on disk as ``missing`` (their ordinals) and its references' pattern."""
+    if missing is None:
+        missing = {ordinal for ordinal, _ in chunk.payloads[chunk.payloads_done :]}
     start = chunk.bytes_done
     end = start
     lines = chunk.lines
@@ -410,8 +422,7 @@ def _write_lines_before_missing(chunk: Chunk, log_fd: int, log_size: int) -> Non
         stop = lines.find(b"\n", end)
         if stop < 0:
             break
-        cited = _CITED_PAYLOAD.findall(lines, end, stop)
-        if any(int(number) in missing for number in cited):
+        if any(int(number) in missing for number in cited.findall(lines, end, stop)):
             break
         end = stop + 1
     if end == start:
@@ -469,8 +480,15 @@ def write_chunk_v3(
 ) -> None:
     """Schema 3's :func:`write_chunk`: the chunk's records into their shards (compressed
     here, in the worker thread), then its lines. A shard sink that failed once fails again
-    rather than storing records twice, so a retry only retries the lines."""
+    rather than storing records twice, so a retry only retries the lines.
+
+    Records the disk refused (``EFBIG``, a full disk) leave the lines before the first that
+    cites one of them to be written: they waited for every record of the chunk, and a large
+    tool output past the limit left the bundle its loss report alone (review ops41)."""
     if not write_records(chunk, sink, seal_below):
+        _filter_lines(chunk)
+        missing = sink.missing(chunk.payloads, chunk.payloads_done)
+        _write_lines_before_missing(chunk, log_fd, log_size, missing, _CITED_RECORD)
         return
     # the records are written: write_chunk only appends the lines (and, durable, syncs the
     # log and the shards' folder)

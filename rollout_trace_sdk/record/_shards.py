@@ -26,7 +26,7 @@ import errno
 import os
 import time
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 
 import zstandard
 
@@ -98,6 +98,7 @@ class ShardSink:
         "_finished",
         "_good",
         "_level",
+        "_marks",
         "_open",
         "_sealing",
         "_size",
@@ -133,6 +134,10 @@ class ShardSink:
         #: shard -> (its file's length, its records, bytes fed) after the last batch written
         #: whole: where :meth:`cut` ends a frame a failed write left behind
         self._good: dict[int, tuple[int, int, int]] = {}
+        #: shard -> the same, at block ends made before each large record of a batch not yet
+        #: written whole (file offsets): how far :meth:`settle` got when the disk refused the
+        #: rest, so :meth:`cut` keeps the records before the one refused (:meth:`_write`)
+        self._marks: dict[int, list[tuple[int, int, int]]] = {}
         self._level = level
         #: applied to every body before it is cut and stored (the writer's redaction)
         self._filter = body_filter
@@ -193,7 +198,10 @@ class ShardSink:
         Returns:
             How many records were handed to the files. Bytes a write error (a full disk for
             a moment) left unwritten are kept and written by :meth:`settle`, which the caller
-            must see succeed before it writes lines citing these records. An ``OSError``
+            must see succeed before it writes lines citing these records (else it cites
+            only those :meth:`missing` leaves out: a record larger than
+            :data:`COMPRESS_SLICE` begins after a block end, so the ones before it can be
+            kept whole, and :meth:`cut` ends the frame there). An ``OSError``
             that leaves a frame it cannot continue (a shard file that cannot be created)
             carries on, and every later call fails with it.
         """
@@ -225,11 +233,35 @@ class ShardSink:
                 self._write_rest(shard, self._open[shard][0], self._unflushed[shard])
             except _Stopped as stop:
                 self._unflushed[shard] = stop.rest
+                self._keep_marked(shard)
                 raise stop.error from None
             del self._unflushed[shard]
             self._good[shard] = (self._size[shard], self._written[shard], self._fed[shard])
+            if self._marks:
+                self._marks.pop(shard, None)
         for number in sorted(self._sealing):
             self._finish(number)
+
+    def _keep_marked(self, shard: int) -> None:
+        """A write of ``shard`` stopped part way: its last whole batch is now the last mark
+        its file holds all of (the records before a large one the disk refused)."""
+        marks = self._marks.get(shard)
+        size = self._size.get(shard, 0)
+        while marks and marks[0][0] <= size:
+            self._good[shard] = marks.pop(0)
+
+    def missing(self, records: list[ShardRecord], handed: int) -> set[int]:
+        """The ordinals of ``records`` (a chunk's, the first ``handed`` of them given to
+        :meth:`write`) that are not whole on disk, which no line may cite: those never
+        handed, and of each shard the last ones past its last whole batch or mark."""
+        unsure = {n: count - self._good.get(n, (0, 0, 0))[1] for n, count in self._written.items()}
+        out = {_placed(meta)[1] for meta, _ in records[handed:]}
+        for meta, _ in reversed(records[:handed]):
+            shard, ordinal = _placed(meta)
+            if unsure.get(shard, 0) > 0:
+                unsure[shard] -= 1
+                out.add(ordinal)
+        return out
 
     def _seal_complete(self) -> None:
         """Seal every open shard the plan moved past once all its records are written: a
@@ -249,6 +281,7 @@ class ShardSink:
         )
         #: shard -> (framed records not yet compressed, compressed bytes not yet written)
         pending: dict[int, tuple[bytearray, bytearray]] = {}
+        marks: dict[int, list[tuple[int, int, int]]] = {}  # offsets in ``out``, see _marks
         header = layout.SHARD_RECORD_HEADER.pack
         id_format = _ID_FORMAT
         written = self._written
@@ -275,9 +308,18 @@ class ShardSink:
                     if buffers is None:
                         buffers = pending[shard] = (bytearray(), bytearray())
                     raw, out = buffers
+                big = len(body) > COMPRESS_SLICE
+                if big and (raw or out):
+                    # the records before it end a block: a disk that refuses the large one
+                    # keeps them (a 1.2 MB tool output past RLIMIT_FSIZE took the rollout's
+                    # start with it, every record of the batch; review ops41)
+                    self._compress(shard, raw, out)
+                    out += self._stream(shard).flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+                    mark = (len(out), written.get(shard, 0) + run, self._fed[shard])
+                    marks.setdefault(shard, []).append(mark)
                 raw += header(len(ident), len(body))
                 raw += ident
-                if len(body) <= COMPRESS_SLICE:
+                if not big:
                     raw += body  # small records are compressed together: one zstd call a batch
                 else:
                     self._compress(shard, raw, out)
@@ -302,7 +344,13 @@ class ShardSink:
             stream = self._open[shard][1]
             out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
             # written by settle(), after what an earlier error left (a frame's bytes in order)
-            self._unflushed[shard] = _after(self._unflushed.get(shard), out)
+            held = self._unflushed.get(shard)
+            if shard in marks:
+                base = self._size.get(shard, 0) + (len(held) if held is not None else 0)
+                self._marks.setdefault(shard, []).extend(
+                    (base + end, count, fed) for end, count, fed in marks[shard]
+                )
+            self._unflushed[shard] = _after(held, out)
         return len(records)
 
     def _stream(self, shard: int) -> zstandard.ZstdCompressionObj:
@@ -453,6 +501,7 @@ class ShardSink:
         Returns:
             The shard file's length after that batch.
         """
+        self._marks.pop(shard, None)
         size, records, fed = self._good.get(shard, (0, 0, 0))
         self.discarded[0] += self._written.get(shard, 0) - records
         self.discarded[1] += self._fed.get(shard, 0) - fed
@@ -501,6 +550,13 @@ def compression_parameters(level: int = DEFAULT_LEVEL) -> zstandard.ZstdCompress
         write_checksum=True,
         write_content_size=False,
     )
+
+
+def _placed(meta: int | tuple[Any, ...]) -> tuple[int, int]:
+    """A record's shard and ordinal, from its ``where`` (see :data:`ShardRecord`)."""
+    if isinstance(meta, int):
+        return meta >> ORDINAL_BITS, meta & ORDINAL_MASK
+    return meta[0], int(meta[1].rpartition(":")[2])
 
 
 def _after(held: memoryview | None, data: bytes | bytearray) -> memoryview:

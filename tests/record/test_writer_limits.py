@@ -26,7 +26,15 @@ from rollout_trace_sdk.record._encode import LineEncoder
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_bin, codex_reduce
 
-from .recorder_support import check_bundle, recorded_whole
+from .recorder_support import (
+    bundle_in,
+    check_bundle,
+    events,
+    payload,
+    recorded_whole,
+    types,
+)
+from .recorder_support import loss_report as loss_report_of
 from .writer_support import (
     loss_reports,
     make_writer,
@@ -434,7 +442,7 @@ async def test_permanent_payload_failure_leaves_the_bundle_unclosed_not_silent(
 
 
 _PAST_THE_FILE_LIMIT = """
-import resource, signal, sys
+import os, resource, signal, sys
 import anyio
 from rollout_trace_sdk.record import open_rollout
 
@@ -442,7 +450,7 @@ signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails wi
 resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, resource.RLIM_INFINITY))
 
 async def main() -> None:
-    async with open_rollout(sys.argv[1], model="m", schema_version=2) as rollout:
+    async with open_rollout(sys.argv[1], model="m") as rollout:  # ROLLOUT_TRACE_SCHEMA's
         async with rollout.root.turn() as turn:
             history = turn.accept({"type": "message", "role": "user",
                                    "content": [{"type": "input_text", "text": "list files"}]})
@@ -451,20 +459,24 @@ async def main() -> None:
             async with turn.inference({"model": "m", "input": history}) as inference:
                 history += inference.completed(output_items=[call])
             async with turn.tool_call("c1", "exec_command", arguments="{}") as tool:
+                # random: compressed into a schema-3 shard it is still past the limit
                 tool.completed({"type": "function_call_output", "call_id": "c1",
-                                "output": "x" * 1_000_000})
+                                "output": os.urandom(600_000).hex()})
 
 anyio.run(main)
 """
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
-def test_a_payload_past_the_file_size_limit_keeps_the_lines_before_it(tmp_path: Path) -> None:
-    """A real ``EFBIG`` (``RLIMIT_FSIZE``) on a 1 MB tool output queued in the writer's
+def test_a_payload_past_the_file_size_limit_keeps_the_lines_before_it(
+    tmp_path: Path, schema: int
+) -> None:
+    """A real ``EFBIG`` (``RLIMIT_FSIZE``) on a 1.2 MB tool output queued in the writer's
     first chunk with the rollout's start: the lines citing nothing missing are written, so
     the bundle still shows its thread, turn and inference, then the loss report. Every line
     waited for every payload of the chunk, and the bundle held the loss report alone (17
-    of 19 events lost; review ops41)."""
+    of 19 events lost; review ops41). In schema 3 the records before the large one are
+    kept too: the shard is cut back to where they end, not removed with the rest."""
     done = subprocess.run(
         [sys.executable, "-c", _PAST_THE_FILE_LIMIT, str(tmp_path)],
         capture_output=True,
@@ -474,18 +486,19 @@ def test_a_payload_past_the_file_size_limit_keeps_the_lines_before_it(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert "File too large" in done.stderr
-    (bundle,) = tmp_path.iterdir()
-    events = read_bundle(bundle)
-    kinds = [type(e.payload) for e in events]
-    assert kinds[:2] == [ev.RolloutStarted, ev.ThreadStarted]
-    assert ev.InferenceCompleted in kinds and ev.ToolCallStarted in kinds
-    assert kinds[-1] is ev.RecordingCompleted
-    (report,) = loss_reports(bundle, events)
-    assert "File too large" in report
-    if codex_bin() is not None:
-        ok, stderr, state = codex_reduce(bundle)
-        assert ok, stderr
-        assert state is not None and len(state["inference_calls"]) == 1
+    bundle = bundle_in(tmp_path)
+    kinds = types(bundle)
+    assert kinds[:2] == ["rollout_started", "thread_started"]
+    assert "inference_completed" in kinds and "tool_call_started" in kinds
+    assert kinds[-1] == "recording_completed"
+    for event in events(bundle):  # every payload a line cites is there, whole
+        for key in ("event_payload", "request_payload", "response_payload"):
+            if isinstance(ref := event["payload"].get(key), dict) and "raw_payload_id" in ref:
+                payload(bundle, ref)
+    assert "File too large" in loss_report_of(bundle)
+    state = check_bundle(bundle)  # Codex reduces it as we do
+    calls = state["inference_calls"]
+    assert len(calls) == 1, calls
 
 
 def test_read_only_root_raises_bundle_create_error(
