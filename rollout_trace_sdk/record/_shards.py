@@ -229,11 +229,14 @@ class ShardSink:
             OSError: still cannot; everything is kept for the next call.
         """
         for shard in sorted(self._unflushed):
+            start = self._size.get(shard, 0)
             try:
                 self._write_rest(shard, self._open[shard][0], self._unflushed[shard])
             except _Stopped as stop:
-                self._unflushed[shard] = stop.rest
-                self._keep_marked(shard)
+                if self._marks:
+                    self._keep_marked(shard, start, self._unflushed[shard])
+                else:
+                    self._unflushed[shard] = stop.rest
                 raise stop.error from None
             del self._unflushed[shard]
             self._good[shard] = (self._size[shard], self._written[shard], self._fed[shard])
@@ -242,13 +245,26 @@ class ShardSink:
         for number in sorted(self._sealing):
             self._finish(number)
 
-    def _keep_marked(self, shard: int) -> None:
-        """A write of ``shard`` stopped part way: its last whole batch is now the last mark
-        its file holds all of (the records before a large one the disk refused)."""
+    def _keep_marked(self, shard: int, start: int, pending: memoryview) -> None:
+        """A write of ``pending`` (the bytes of ``shard`` from file offset ``start``) stopped
+        part way: its last whole batch is now the last mark its file holds all of (the
+        records before a large one the disk refused), and the file is cut back to it.
+
+        Why cut now: on a full disk the bytes past the mark held the room the lines citing
+        the records before it need (a 400 KB tool output left no line of its chunk). They
+        are kept in memory with the rest, so a retry writes them again."""
         marks = self._marks.get(shard)
         size = self._size.get(shard, 0)
         while marks and marks[0][0] <= size:
             self._good[shard] = marks.pop(0)
+        end = self._good.get(shard, (0, 0, 0))[0]
+        fd = self._open[shard][0]
+        if start <= end < size:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+                os.lseek(fd, end, os.SEEK_SET)
+                size = self._size[shard] = end
+        self._unflushed[shard] = pending[size - start :]
 
     def missing(self, records: list[ShardRecord], handed: int) -> set[int]:
         """The ordinals of ``records`` (a chunk's, the first ``handed`` of them given to

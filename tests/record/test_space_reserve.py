@@ -109,6 +109,40 @@ async def test_a_disk_filled_behind_a_rollout_still_gets_its_loss_report_and_clo
         check_bundle(bundle)
 
 
+@pytest.mark.filterwarnings(f"ignore::{RecorderWarning.__module__}.{RecorderWarning.__name__}")
+async def test_a_tool_output_the_full_disk_refuses_keeps_the_lines_queued_before_it(
+    tmp_path: Path, schema: int
+) -> None:
+    """A disk with 120 KB left and a 400 KB tool output queued in the writer's first chunk
+    with the rollout's start: the lines citing nothing refused are written, so the bundle
+    shows its thread and the tool call's start, then the loss report. In schema 3 the shard
+    held the disk's last bytes (the large record's first part) until the close, so no line
+    found room: the bundle kept its report alone (2 lines of 34; review rec42). It is cut
+    back at once to the records before the large one, and both schemas keep 12 lines."""
+    with _tmpfs(tmp_path / "disk", "1m") as disk:
+        filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        while (room := os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize) > 120_000:
+            os.write(filler, os.urandom(min(room - 120_000, 4096)))
+        os.close(filler)
+        async with open_rollout(disk, model="m") as rollout, rollout.root.turn() as turn:
+            history = turn.accept({"type": "message", "role": "user", "content": "go"})
+            call = {"type": "function_call", "name": "exec", "call_id": "c0", "arguments": "{}"}
+            async with turn.inference({"model": "m", "input": history}) as inference:
+                inference.completed(output_items=[call])
+            async with turn.tool_call("c0", "exec", arguments="{}") as tool:
+                tool.completed(_output("c0", 200_000))
+            for i in range(5):
+                async with turn.tool_call(f"b_{i}", "exec", arguments={"i": i}) as tool:
+                    tool.completed(_output(f"b_{i}", 1500))
+        bundle = bundle_in(disk)
+        kinds = types(bundle)
+        assert kinds[:2] == ["rollout_started", "thread_started"]
+        assert "inference_completed" in kinds and "tool_call_started" in kinds
+        assert kinds[-1] == "recording_completed"
+        assert "No space left on device" in loss_report(bundle)
+        assert len(check_bundle(bundle)["inference_calls"]) == 1  # Codex reads it as we do
+
+
 def test_a_schema_3_first_chunk_holds_the_reserve_before_its_records(tmp_path: Path) -> None:
     """Schema 3 writes a chunk's records (compressed into shards) before its lines: the
     reserve is taken ahead of both, or a first chunk that fills the disk leaves no room
