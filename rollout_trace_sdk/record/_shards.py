@@ -233,10 +233,7 @@ class ShardSink:
             try:
                 self._write_rest(shard, self._open[shard][0], self._unflushed[shard])
             except _Stopped as stop:
-                if self._marks:
-                    self._keep_marked(shard, start, self._unflushed[shard])
-                else:
-                    self._unflushed[shard] = stop.rest
+                self._keep_marked(shard, start, self._unflushed[shard])
                 raise stop.error from None
             del self._unflushed[shard]
             self._good[shard] = (self._size[shard], self._written[shard], self._fed[shard])
@@ -247,12 +244,12 @@ class ShardSink:
 
     def _keep_marked(self, shard: int, start: int, pending: memoryview) -> None:
         """A write of ``pending`` (the bytes of ``shard`` from file offset ``start``) stopped
-        part way: its last whole batch is now the last mark its file holds all of (the
-        records before a large one the disk refused), and the file is cut back to it.
+        part way (``_Stopped``): its last whole batch is now the last mark its file holds all
+        of (the records before a large one the disk refused), and the file is cut back to it.
 
-        Why cut now: on a full disk the bytes past the mark held the room the lines citing
-        the records before it need (a 400 KB tool output left no line of its chunk). They
-        are kept in memory with the rest, so a retry writes them again."""
+        Why cut now: on a full disk the bytes past it held the room the lines citing the
+        records before it need (a 400 KB tool output left no line of its chunk). They are
+        kept in memory with the rest, so a retry writes them again."""
         marks = self._marks.get(shard)
         size = self._size.get(shard, 0)
         while marks and marks[0][0] <= size:

@@ -143,6 +143,50 @@ async def test_a_tool_output_the_full_disk_refuses_keeps_the_lines_queued_before
         assert len(check_bundle(bundle)["inference_calls"]) == 1  # Codex reads it as we do
 
 
+def test_a_shard_write_the_full_disk_stops_part_way_is_cut_back_and_a_retry_stores_it(
+    tmp_path: Path,
+) -> None:
+    """A batch the full disk takes part of: the shard file is cut back at once to its last
+    whole batch (the bytes after it held the room its lines need; they waited for the
+    close), the batch's records are what no line may cite, and once the disk has room a
+    retry writes the batch whole after it: one frame, every record once, in order."""
+    with _tmpfs(tmp_path / "disk", "512k") as disk:
+        plan, sink = ShardPlan(), ShardSink(disk)
+        first = plan.place("tool_result", b'"first"')[1]
+        assert first is not None
+        sink.write([first])
+        shard = disk / layout.shard_name(1)
+        whole = shard.stat().st_size
+        filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        while (room := os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize) > 100_000:
+            os.write(filler, os.urandom(min(room - 100_000, 4096)))
+        os.close(filler)
+        # ~240 KB compressed, in records small enough to be compressed together
+        batch = [
+            plan.place("tool_result", orjson.dumps(os.urandom(8000).hex()))[1] for _ in range(30)
+        ]
+        records = [r for r in batch if r is not None]
+        assert sink.write(records) == 30
+        with pytest.raises(OSError) as refused:
+            sink.settle()
+        assert refused.value.errno == errno.ENOSPC
+        assert shard.stat().st_size == whole
+        assert sink.missing(records, 30) == set(range(2, 32))
+        (disk / "filler").unlink()
+        sink.settle()
+        sink.seal()
+        assert sink.sealed
+        data = zstandard.ZstdDecompressor().decompress(shard.read_bytes(), max_output_size=1 << 22)
+        ids = []
+        offset = 0
+        while offset < len(data):
+            id_len, body_len = layout.SHARD_RECORD_HEADER.unpack_from(data, offset)
+            offset += layout.SHARD_RECORD_HEADER.size
+            ids.append(data[offset : offset + id_len].decode())
+            offset += id_len + body_len
+        assert ids == [f"raw_payload:{n}" for n in range(1, 32)]
+
+
 def test_a_schema_3_first_chunk_holds_the_reserve_before_its_records(tmp_path: Path) -> None:
     """Schema 3 writes a chunk's records (compressed into shards) before its lines: the
     reserve is taken ahead of both, or a first chunk that fills the disk leaves no room
