@@ -144,7 +144,7 @@ class _Summary:
         lists: dict[str, list[dict[str, Any]]] = {
             "models": self.models(calls),
             "agents": self.agents(threads, calls, tools, failed, failed_calls),
-            "tools_by_kind": self.tool_kinds(tools),
+            "tools_by_kind": self.tool_kinds(tools, ops),
             "compactions": self.compactions(compactions, requests),
             "terminal_sessions": self.sessions(sessions),
             "failures": failures,
@@ -256,16 +256,33 @@ class _Summary:
             del row["_order"]
         return ordered
 
-    def tool_kinds(self, tools: list[_Obj]) -> list[dict[str, Any]]:
+    def tool_kinds(self, tools: list[_Obj], ops: list[_Obj]) -> list[dict[str, Any]]:
+        """Per tool kind: calls, failed ones, ones whose command exited non-zero (not failed:
+        the tool ran, the command did not succeed; the ``tool-failure-rates`` recipe counts
+        both as failures) and their time."""
+        exits = {op.get("tool_call_id"): _exit_code(op) for op in ops}
         rows: dict[str, dict[str, Any]] = {}
         for tool in tools:
             kind = tool_name(tool)
             row = rows.setdefault(
                 kind,
-                {"kind": kind, "calls": 0, "failed": 0, "total_ms": 0, "max_ms": 0, "_timed": 0},
+                {
+                    "kind": kind,
+                    "calls": 0,
+                    "failed": 0,
+                    "nonzero_exit": 0,
+                    "total_ms": 0,
+                    "max_ms": 0,
+                    "_timed": 0,
+                },
             )
             row["calls"] += 1
-            row["failed"] += _status(tool) in FAILED
+            failed = _status(tool) in FAILED
+            row["failed"] += failed
+            row["nonzero_exit"] += not failed and exits.get(tool.get("tool_call_id")) not in (
+                None,
+                0,
+            )
             duration = _duration(tool)
             if duration is not None:
                 row["_timed"] += 1
@@ -426,3 +443,10 @@ def build_summary(
     summary = _Summary(state, chosen, errors or {}).build(limit)
     summary["rollout"]["recorder_reports"] = list(reports)
     return summary
+
+
+def _exit_code(op: _Obj) -> int | None:
+    """A terminal operation's exit code (None: none recorded, or not a whole number)."""
+    result = op.get("result")
+    code = result.get("exit_code") if isinstance(result, Mapping) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None

@@ -350,12 +350,15 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         table.add(row["model"], *(_n(row[key]) for key in counts))
     lines += listed("models", "models", table)
 
-    table = _Table(["tool", "calls", "failed", "total", "mean", "max"], right=(1, 2, 3, 4, 5))
+    table = _Table(
+        ["tool", "calls", "failed", "exit≠0", "total", "mean", "max"], right=(1, 2, 3, 4, 5, 6)
+    )
     for row in summary["tools_by_kind"]:
         table.add(
             row["kind"],
             _n(row["calls"]),
             _n(row["failed"]),
+            _n(row["nonzero_exit"]),
             *(_ms(row[key]) for key in ("total_ms", "mean_ms", "max_ms")),
             style={2: "bold red"} if row["failed"] else None,
         )

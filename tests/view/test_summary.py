@@ -187,6 +187,7 @@ def test_tokens_per_model_and_per_agent_and_tool_time_per_kind() -> None:
         "kind": "exec_command",
         "calls": 2,
         "failed": 1,
+        "nonzero_exit": 0,
         "total_ms": 400,
         "max_ms": 300,
         "mean_ms": 200,
@@ -243,6 +244,7 @@ def test_tool_time_per_kind_skips_running_calls_and_keeps_the_longest() -> None:
         "kind": "exec_command",
         "calls": 4,
         "failed": 1,
+        "nonzero_exit": 0,
         "total_ms": 100 + 300 + 50,
         "max_ms": 300,
         "mean_ms": 150,
@@ -388,6 +390,7 @@ def test_a_kind_whose_calls_all_run_has_no_time() -> None:
         "kind": "write_stdin",
         "calls": 1,
         "failed": 0,
+        "nonzero_exit": 0,
         "total_ms": None,
         "max_ms": None,
         "mean_ms": None,
@@ -413,3 +416,32 @@ def test_a_terminal_operation_whose_tool_failed_before_it_ran_says_why(tmp_path:
     failures = build_summary(state)["failures"]
     ops = [f for f in failures if f["type"] == "terminal_operation" and f["name"] == "write_stdin"]
     assert ops and all("injected failure" in (f["error"] or "") for f in ops)
+
+
+def test_a_command_that_exited_non_zero_is_counted_beside_the_failed_calls() -> None:
+    """A tool call whose command ran and exited non-zero is ``completed`` (the tool ran): the
+    summary's ``failed`` said 2 where the ``tool-failure-rates`` recipe, which counts both,
+    said 10 (review user40). ``nonzero_exit`` counts them (``exit≠0`` in the text); a failed
+    call whose command also exited non-zero is counted once, as failed, and exit 0 or no
+    exit code is not counted."""
+    state = orjson.loads(orjson.dumps(STATE))
+    ops = state["terminal_operations"]
+    ops["terminal_operation:1"]["result"] = {"exit_code": 2, "stdout": "ls: x: No such file"}
+    ops["terminal_operation:2"] = {
+        "operation_id": "terminal_operation:2",
+        "tool_call_id": "c2",  # the failed call
+        "execution": _execution(1_030, 1_130, "failed", 9),
+        "result": {"exit_code": 1},
+    }
+    (row,) = [k for k in build_summary(state)["tools_by_kind"] if k["kind"] == "exec_command"]
+    assert (row["calls"], row["failed"], row["nonzero_exit"]) == (2, 1, 1)
+    text = "\n".join(
+        "".join(run for run, _ in line) for line in summary_lines(build_summary(state), 100)
+    )
+    header = next(line for line in text.splitlines() if "exit≠0" in line)
+    exec_row = next(line for line in text.splitlines() if line.lstrip().startswith("exec_command"))
+    assert header.split()[:4] == ["tool", "calls", "failed", "exit≠0"]
+    assert exec_row.split()[1:4] == ["2", "1", "1"]
+    ops["terminal_operation:1"]["result"] = {"exit_code": 0}
+    (row,) = [k for k in build_summary(state)["tools_by_kind"] if k["kind"] == "exec_command"]
+    assert row["nonzero_exit"] == 0
