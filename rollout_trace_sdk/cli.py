@@ -464,6 +464,8 @@ def _resolve_source(args: argparse.Namespace) -> None:
     value = getattr(args, attribute)
     if value == "":
         raise _UsageError("an empty path names nothing; give a bundle, a state file or a root")
+    if args.command == "show" and args.follow and args.latest:
+        return  # ``show ROOT --latest --follow`` waits for a bundle when the root has none
     setattr(
         args,
         attribute,

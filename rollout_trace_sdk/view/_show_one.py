@@ -24,9 +24,33 @@ if TYPE_CHECKING:
 
 
 def one_call(t: Transcript, ident: str) -> Iterator[Line] | None:
-    """The conversation one inference call saw (new items marked), one tool call, one
-    code cell or one compaction: by its id, or an id prefix only one of them has (the
-    short ids the transcript prints).
+    """The lines of what :func:`locate` finds (None: nothing): a conversation, one tool
+    call, one code cell with the calls it made, or one compaction.
+
+    Raises:
+        LookupError: the prefix starts the ids of more than one call.
+    """
+    found = locate(t, ident)
+    if found is None:
+        return None
+    kind, n = found
+    if kind == "call":
+        return _conversation(t, n)
+    if kind == "tool":
+        return _tool_alone(t, n)
+    if kind == "cell":
+        return _cell_alone(t, n)
+    return _compaction_alone(t, t.m["compactions"][n])
+
+
+#: The view model's table of each kind :func:`locate` gives.
+TABLES = {"call": "calls", "tool": "tools", "cell": "cells", "compaction": "compactions"}
+
+
+def locate(t: Transcript, ident: str) -> tuple[str, int] | None:
+    """The inference call (its conversation, new items marked), tool call, code cell or
+    compaction ``ident`` names: by its id, or an id prefix only one of them has (the short
+    ids the transcript prints); (kind, index in its :data:`TABLES` table).
 
     Raises:
         LookupError: the prefix starts the ids of more than one call.
@@ -34,33 +58,33 @@ def one_call(t: Transcript, ident: str) -> Iterator[Line] | None:
     m = t.m
     for n, call in enumerate(m["calls"]):
         if names(ident, call["id"]):
-            return _conversation(t, n)
+            return "call", n
     for n, tool in enumerate(m["tools"]):
         if names(ident, tool["id"]) or names(ident, tool.get("call_id")):
-            return _tool_alone(t, n)
+            return "tool", n
     for n, cell in enumerate(t.cells):
         if names(ident, cell["id"]):
-            return _cell_alone(t, n)
+            return "cell", n
     compactions: list[Mapping[str, Any]] = m["compactions"]
-    for compaction in compactions:
+    for n, compaction in enumerate(compactions):
         if names(ident, compaction["id"]):
-            return _compaction_alone(t, compaction)
+            return "compaction", n
 
     calls = [n for n, call in enumerate(m["calls"]) if abbreviates(ident, str(call["id"]))]
     tools = [n for n, tool in enumerate(m["tools"]) if abbreviates(ident, str(tool["id"]))]
     cells = [n for n, cell in enumerate(t.cells) if abbreviates(ident, str(cell["id"]))]
-    cmps = [c for c in compactions if abbreviates(ident, str(c["id"]))]
+    cmps = [n for n, c in enumerate(compactions) if abbreviates(ident, str(c["id"]))]
     found = len(calls) + len(tools) + len(cells) + len(cmps)
     if found > 1:
         raise LookupError(f"{ident!r} starts {found} call, cell or compaction ids; give more of it")
     if calls:
-        return _conversation(t, calls[0])
+        return "call", calls[0]
     if tools:
-        return _tool_alone(t, tools[0])
+        return "tool", tools[0]
     if cells:
-        return _cell_alone(t, cells[0])
+        return "cell", cells[0]
     if cmps:
-        return _compaction_alone(t, cmps[0])
+        return "compaction", cmps[0]
     return None
 
 

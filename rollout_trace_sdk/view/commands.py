@@ -52,6 +52,13 @@ def add_parsers(commands: Any) -> None:
     )
     show.add_argument("--full", action="store_true", help="do not truncate outputs")
     show.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+    show.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="then print what the recording adds, until it closes (a bundle, or ROOT --latest:"
+        " waits for one)",
+    )
 
 
 def _port(text: str) -> int:
@@ -185,8 +192,10 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Print the transcript: rich on a terminal, plain text otherwise."""
+    if args.follow:
+        return _show_follow(args, out, err)
     from .reports import recorder_reports
-    from .show import render_plain, render_rich, transcript_lines
+    from .show import transcript_lines
 
     state = load_noting(args.source, args.lenient, err)
     source = Path(args.source)
@@ -198,6 +207,14 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except LookupError as exc:
         print(f"rollout-trace show: {exc.args[0]}", file=err)
         return 1
+    _show_renderer(out)(lines)
+    return 0
+
+
+def _show_renderer(out: TextIO) -> Callable[[Sequence[Any]], None]:
+    """How ``show`` prints lines on ``out``: rich on a terminal, plain text otherwise."""
+    from .show import render_plain, render_rich
+
     if out is sys.stdout and out.isatty():
         from rich.console import Console
 
@@ -213,10 +230,38 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             width=terminal_width(),
             color_system=None if os.environ.get("NO_COLOR") else "auto",
         )
-        render_rich(lines, console)
-    else:
-        render_plain(lines, out)
-    return 0
+        return lambda lines: render_rich(lines, console)
+    return lambda lines: render_plain(lines, out)
+
+
+def _show_follow(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``show --follow``: the transcript, then what the recording adds until it ends."""
+    from .._signals import held
+    from .show_follow import Follower, follow, wait_for_bundle
+
+    source = Path(wait_for_bundle(args.source, err) if args.latest else args.source)
+    if not source.is_dir():
+        print(
+            "rollout-trace show: --follow follows a bundle directory (or ROOT --latest), "
+            "not a state file",
+            file=err,
+        )
+        return 2
+    render = _show_renderer(out)
+
+    def emit(lines: Sequence[Any]) -> None:
+        # whole: Ctrl-C meanwhile is handled once the lines are out (nothing half-printed)
+        if lines:
+            with held():
+                render(lines)
+                out.flush()
+
+    follower = Follower(thread=args.thread, call=args.call, full=args.full)
+    try:
+        return follow(source, follower, emit, err)
+    except LookupError as exc:
+        print(f"rollout-trace show: {exc.args[0]}", file=err)
+        return 1
 
 
 #: Rows per list in the text summary unless ``--limit`` says otherwise (JSON keeps all).

@@ -40,7 +40,7 @@ from .show_format import status_style as _status_style
 from .show_format import thread_model as _thread_model
 from .show_format import tool_error_text as _tool_error_text
 from .show_format import with_json as _with_json
-from .show_order import thread_order
+from .show_order import Entry, thread_order
 
 
 class _Transcript:
@@ -88,7 +88,10 @@ class _Transcript:
         th = threads[t]
         return str(th["path"]) + (f" ({th['nick']})" if th.get("nick") else "")
 
-    def header(self) -> Iterator[Line]:
+    def header(self, *, recording: bool = True) -> Iterator[Line]:
+        """The rollout's line: status, counts, tokens, failures; ``recording``: with how the
+        recording stands when it is not complete (``show --follow``'s last line says it
+        itself)."""
         m = self.m
         meta = m["meta"]
         usage = [c["u"] for c in m["calls"] if c.get("u")]
@@ -105,10 +108,10 @@ class _Transcript:
         failed = sum(1 for c in rows if c.get("st") in _FAILED)
         # a log that never closed, or payloads a capture limit cut or left out (items may
         # be missing from the conversation): said first, not left to be guessed
-        recording = meta.get("recording")
+        said = meta.get("recording")
         partial = (
-            ((f" · {recording_words(str(recording))}", "bold yellow"),)
-            if recording not in (None, "complete")
+            ((f" · {recording_words(str(said))}", "bold yellow"),)
+            if said not in (None, "complete") and recording
             else ()
         )
         yield Line(
@@ -129,6 +132,12 @@ class _Transcript:
         )
 
     def thread(self, t: int) -> Iterator[Line]:
+        yield from self.thread_head(t)
+        for kind, n, guardrail in self.entries(t):
+            yield from self.entry(kind, n, guardrail)
+
+    def thread_head(self, t: int) -> Iterator[Line]:
+        """A blank line and the agent's own: path, nickname, id, model, status, counts."""
         m = self.m
         th = m["threads"][t]
         calls = [c for c in m["calls"] if c["t"] == t]
@@ -146,27 +155,35 @@ class _Transcript:
                 ),
             ),
         )
-        for kind, n, guardrail in thread_order(
-            m,
+
+    def entries(self, t: int) -> list[Entry]:
+        """Thread ``t``'s records in the order :meth:`thread` prints them."""
+        return thread_order(
+            self.m,
             t,
             input_item=lambda item: not self.shown_with_its_call(item),
             hidden_tools=self.under_cell,
             hidden_cells=self.exec_of_cell,
-        ):
-            if kind == "item":
-                yield from self.input_item(m["items"][n])
-            elif kind == "call":
-                yield from self.call(n)
-            elif kind == "tool":
-                yield from self.tool(n)
-            elif kind == "cell":
-                yield from self.cell(n, 2, alone=True)
-            elif kind == "compaction":
-                yield from self.compaction(m["compactions"][n])
-            elif kind == "guardrail":
-                yield from guardrail_lines(guardrail[0], guardrail[1])
-            else:
-                yield from self.turn_end(m["turns"][n])
+        )
+
+    def entry(self, kind: str, n: int, guardrail: Any) -> Iterator[Line]:
+        """One record of an agent as its transcript prints it (``show --follow`` prints them
+        one by one as the recording adds them)."""
+        m = self.m
+        if kind == "item":
+            yield from self.input_item(m["items"][n])
+        elif kind == "call":
+            yield from self.call(n)
+        elif kind == "tool":
+            yield from self.tool(n)
+        elif kind == "cell":
+            yield from self.cell(n, 2, alone=True)
+        elif kind == "compaction":
+            yield from self.compaction(m["compactions"][n])
+        elif kind == "guardrail":
+            yield from guardrail_lines(guardrail[0], guardrail[1])
+        else:
+            yield from self.turn_end(m["turns"][n])
 
     def turn_end(self, turn: Mapping[str, Any]) -> Iterator[Line]:
         """A turn that failed or was interrupted, with why (its protocol events say it; see
@@ -428,6 +445,15 @@ _ROLE_STYLE: Final = {
 }
 
 
+def transcript(state: Mapping[str, Any], *, full: bool = False) -> _Transcript:
+    """The printer of a reduced state's transcript (its view model built)."""
+    model = build_view_model(state)
+    # no end: open records run to the last time the state knows, as in ``summary``
+    ended = isinstance(state.get("ended_at_unix_ms"), int)
+    known = None if ended else last_known_unix_ms(state) - model["meta"]["t0"]
+    return _Transcript(model, full=full, known=known)
+
+
 def transcript_lines(
     state: Mapping[str, Any],
     *,
@@ -455,11 +481,7 @@ def transcript_lines(
         LookupError: ``thread`` or ``call`` names nothing (or more than one thing) in the
             rollout.
     """
-    model = build_view_model(state)
-    # no end: open records run to the last time the state knows, as in ``summary``
-    ended = isinstance(state.get("ended_at_unix_ms"), int)
-    known = None if ended else last_known_unix_ms(state) - model["meta"]["t0"]
-    t = _Transcript(model, full=full, known=known)
+    t = transcript(state, full=full)
     lines = list(t.header())
     lines += [Line(0, (("recorder: ", "bold yellow"), (report, ""))) for report in reports]
     if call is not None:
@@ -471,12 +493,12 @@ def transcript_lines(
                 f"no inference call, tool call, code cell or compaction {call!r} in this rollout"
             )
         return [*lines, *found]
-    threads = thread_tree_order(model["threads"])
+    threads = thread_tree_order(t.m["threads"])
     if thread is not None:
         from .summary import find_thread  # the same rule as summary --thread
 
         wanted = find_thread(state, thread).get("thread_id")
-        threads = [n for n in threads if model["threads"][n]["id"] == wanted]
+        threads = [n for n in threads if t.m["threads"][n]["id"] == wanted]
     for n in threads:
         lines.extend(t.thread(n))
     return lines

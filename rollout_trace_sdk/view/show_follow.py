@@ -1,0 +1,415 @@
+"""``rollout-trace show --follow``: a rollout's transcript printed as it is recorded.
+
+What ``show`` prints first, then each record the recording adds, as ``tail -f`` does for a log:
+the follower watches the log's size and modification time (``POLL_S``), reduces the bundle
+again (leniently: a live log ends mid-write) when they move, and prints the records it has
+not printed yet. Each record is known by its id, so nothing is printed twice; a record that
+appears out of time order (a sub-agent's, read in the same reading as a later one of its
+parent's) is printed below what is already there, never above it, under a line naming its
+agent whenever the agent changes. A record printed while it ran (an inference call, a tool
+call, a code cell, a compaction) is printed again, head line and new lines only, marked
+``↳ ended ·``, when it ends.
+
+It stops by itself when the recording closes (``complete``, ``closed with partial
+payloads``, lossy when the recorder reported loss: ``view/reports.py``), or when the log is
+left unclosed by a writer that is gone: no process holds its lock (``reduce/liveness.py``)
+and it has not changed for :data:`QUIET_S`. A log no recorder of ours wrote (Codex's own)
+has no lock: it is followed while it grows and ends after that much quiet.
+
+Reading is the whole bundle each time: after a reading that took ``R`` seconds the follower
+rests ``R`` at least (:data:`PACE`), so a big bundle recorded fast costs it at most about half
+a core, and prints later rather than more often (docs/viewing.md has the figures).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+import attrs
+
+from ..model import layout
+from ..reduce.errors import ReduceError
+from ..reduce.liveness import log_is_written
+from .capture import recording_status, recording_words
+from .show import Line, _Transcript, transcript
+
+#: Seconds between two looks at the log's size and modification time.
+POLL_S: Final = 0.25
+#: Seconds an unclosed log must stay unchanged, with no writer holding it, before the
+#: follower says its recorder is gone and stops.
+QUIET_S: Final = 2.0
+#: The rest after a reading, as a multiple of the time it took: bounds the follower's share
+#: of a core on a big bundle (each reading reduces all of it).
+PACE: Final = 1.0
+
+#: The recording statuses that end the following (``recording`` and ``unclosed`` do not).
+_CLOSED: Final = ("complete", "closed_with_partial_payloads")
+
+#: A record's identity: its kind and id (a guardrail: its turn's id and its place there).
+Key = tuple[Any, ...]
+
+
+@attrs.frozen
+class _Shown:
+    """A record printed: whether it was running then, and its lines' text."""
+
+    running: bool
+    texts: frozenset[str]
+
+
+@attrs.frozen
+class _Pending:
+    """A record to print in this reading: new, or ended since it was printed (``ended``)."""
+
+    at: int
+    thread: int
+    key: Key
+    lines: list[Line]
+    running: bool
+    ended: bool
+
+
+class Follower:
+    """What has been printed of a recording, and what each new reading adds to it.
+
+    Args:
+        thread: ``--thread``: only this agent.
+        call: ``--call``: only this record.
+        full: ``--full``: nothing truncated.
+    """
+
+    def __init__(self, *, thread: str | None, call: str | None, full: bool) -> None:
+        self.thread = thread
+        self.call = call
+        self.full = full
+        self.started = False
+        self.shown: dict[Key, _Shown] = {}
+        #: the agents whose line is printed (by thread id), and the last one printed under
+        self.lanes: set[Any] = set()
+        self.last_lane: Any = None
+        #: the recorder's reports were said under the header (a recording closed already)
+        self.reported = False
+
+    def step(self, state: Mapping[str, Any], reports: Sequence[str] = ()) -> list[Line]:
+        """The lines a new reading adds (the first: what ``show`` prints of it).
+
+        Args:
+            state: the reduced state, as plain JSON values.
+            reports: the recorder's reports (``reports.recorder_reports``): said under the
+                first reading's header, as ``show`` says them.
+
+        Raises:
+            LookupError: ``--call`` names more than one record.
+        """
+        t = transcript(state, full=self.full)
+        if self.call is not None:
+            return self._one(t, reports)
+        threads = self._threads(state, t)
+        if threads is None:
+            return []
+        lines: list[Line] = []
+        if not self.started:
+            self.started = True
+            lines += self._header(t, reports)
+            for n in threads:
+                lines += t.thread_head(n)
+                self.lanes.add(t.m["threads"][n]["id"])
+                self.last_lane = t.m["threads"][n]["id"]
+                for entry in t.entries(n):
+                    rendered = list(t.entry(*entry))
+                    self.shown[_key(t.m, entry)] = _shown(_running(t.m, entry), rendered)
+                    lines += rendered
+            return lines
+        pending = [self._pending(t, n) for n in threads]
+        for item in _merged([p for p in pending if p]):
+            lines += self._lane(t, item.thread)
+            if item.ended:
+                head, *rest = item.lines
+                seen = self.shown[item.key].texts
+                lines.append(Line(head.indent, (("↳ ended · ", "dim"), *head.parts)))
+                lines += [line for line in rest if line.text not in seen]
+            else:
+                lines += item.lines
+            self.shown[item.key] = _shown(item.running, item.lines)
+        return lines
+
+    def closing(self, state: Mapping[str, Any], how: str, reports: Sequence[str]) -> list[Line]:
+        """The last lines: the recorder's reports, and how the recording ended with the
+        rollout's totals (``how``: complete, closed_with_partial_payloads, unclosed)."""
+        t = transcript(state, full=self.full)
+        lines = [] if self.reported else _report_lines(reports)
+        if how == "unclosed":
+            words, style = "recording unclosed: no writer holds its log any more", "bold red"
+        else:
+            words = recording_words(how)
+            style = "bold green" if how == "complete" else "bold yellow"
+            if _lossy(reports):
+                words, style = f"{words} (lossy: the recorder reported loss)", "bold yellow"
+        head = next(iter(t.header(recording=False)))
+        lines.append(Line(0, ((f"■ {words} · ", style), *head.parts)))
+        return lines
+
+    def _header(self, t: _Transcript, reports: Sequence[str]) -> list[Line]:
+        """``show``'s header, with the recorder's reports under it when there are any."""
+        self.reported = bool(reports)
+        return [*t.header(), *_report_lines(reports)]
+
+    def _threads(self, state: Mapping[str, Any], t: _Transcript) -> list[int] | None:
+        """The agents printed, in tree order; None while ``--thread`` names none yet."""
+        from .model import thread_tree_order
+
+        threads = thread_tree_order(t.m["threads"])
+        if self.thread is None:
+            return threads
+        from .summary import find_thread
+
+        try:
+            wanted = find_thread(state, self.thread).get("thread_id")
+        except LookupError:  # not started yet (or named twice: said when the recording ends)
+            return None
+        return [n for n in threads if t.m["threads"][n]["id"] == wanted]
+
+    def _pending(self, t: _Transcript, n: int) -> list[_Pending]:
+        """Thread ``n``'s records this reading adds: the new ones in the transcript's order,
+        merged by time with the ones that ended since they were printed (at their end)."""
+        m = t.m
+        new: list[_Pending] = []
+        ended: list[_Pending] = []
+        for entry in t.entries(n):
+            key = _key(m, entry)
+            shown = self.shown.get(key)
+            running = _running(m, entry)
+            if shown is None:
+                lines = list(t.entry(*entry))
+                new.append(_Pending(_at(m, entry, end=False), n, key, lines, running, False))
+            elif shown.running and not running:
+                lines = list(t.entry(*entry))
+                ended.append(_Pending(_at(m, entry, end=True), n, key, lines, running, True))
+        ended.sort(key=lambda p: p.at)
+        return list(_merged([new, ended]))
+
+    def _lane(self, t: _Transcript, n: int) -> list[Line]:
+        """The line naming the agent of what follows, when it is not the last one printed:
+        its whole line the first time, its path after."""
+        ident = t.m["threads"][n]["id"]
+        if ident == self.last_lane:
+            return []
+        self.last_lane = ident
+        if ident not in self.lanes:
+            self.lanes.add(ident)
+            return list(t.thread_head(n))
+        return [Line(0, (("", ""),)), Line(0, ((f"━━ {t.lane(n)}", "bold cyan"),))]
+
+    def _one(self, t: _Transcript, reports: Sequence[str]) -> list[Line]:
+        """``--call``: the record once it is there, and again (new lines) when it ends."""
+        from ._show_one import TABLES, locate, one_call
+
+        assert self.call is not None
+        found = locate(t, self.call)
+        if found is None:
+            return []
+        kind, n = found
+        running = _is_running(t.m[TABLES[kind]][n])
+        lines = list(one_call(t, self.call) or ())
+        shown = self.shown.get(("one",))
+        self.shown[("one",)] = _shown(running, lines)
+        if shown is None:
+            self.started = True
+            return self._header(t, reports) + lines
+        if not shown.running or running:
+            return []
+        first, *rest = lines
+        return [
+            Line(first.indent, (("↳ ended · ", "dim"), *first.parts)),
+            *(line for line in rest if line.text not in shown.texts),
+        ]
+
+
+def _report_lines(reports: Sequence[str]) -> list[Line]:
+    return [Line(0, (("recorder: ", "bold yellow"), (r, ""))) for r in reports]
+
+
+def _shown(running: bool, lines: Sequence[Line]) -> _Shown:
+    return _Shown(running, frozenset(line.text for line in lines))
+
+
+def _record(m: Mapping[str, Any], entry: tuple[str, int, Any]) -> Mapping[str, Any] | None:
+    kind, n, _ = entry
+    table = {"call": "calls", "tool": "tools", "cell": "cells", "compaction": "compactions"}
+    return m[table[kind]][n] if kind in table else None
+
+
+def _is_running(record: Mapping[str, Any]) -> bool:
+    """Started and not ended yet (a record a finished rollout left open never ended: its
+    line says so, and nothing more will come)."""
+    return record.get("e") is None and record.get("st") == "running" and not record.get("ne")
+
+
+def _running(m: Mapping[str, Any], entry: tuple[str, int, Any]) -> bool:
+    record = _record(m, entry)
+    return record is not None and _is_running(record)
+
+
+def _key(m: Mapping[str, Any], entry: tuple[str, int, Any]) -> Key:
+    kind, n, guardrail = entry
+    if kind == "item":
+        return ("item", m["items"][n]["id"])
+    if kind in ("guardrail", "turn_end"):
+        turn = m["turns"][n]
+        if kind == "turn_end":
+            return ("turn_end", turn["id"])
+        return ("guardrail", turn["id"], list(turn.get("g", ())).index(guardrail))
+    record = _record(m, entry)
+    assert record is not None
+    return (kind, record["id"])
+
+
+def _at(m: Mapping[str, Any], entry: tuple[str, int, Any], *, end: bool) -> int:
+    """When a record started (``end``: ended), in the view model's milliseconds."""
+    kind, n, guardrail = entry
+    if kind == "item":
+        at = m["items"][n].get("at")
+    elif kind == "guardrail":
+        at = guardrail[2] if guardrail[2] is not None else m["turns"][n].get("s")
+    elif kind == "turn_end":
+        turn = m["turns"][n]
+        at = turn.get("e") if turn.get("e") is not None else turn.get("s")
+    else:
+        record = _record(m, entry)
+        assert record is not None
+        at = record.get("e" if end else "s")
+        if at is None:
+            at = record.get("at", record.get("s"))
+    return at if isinstance(at, int) else 0
+
+
+def _merged(lists: Sequence[list[_Pending]]) -> Iterator[_Pending]:
+    """The records of ``lists`` by time, each list's own order kept (a tool call stays under
+    the inference call that asked for it though it may have started first): the list whose
+    next record is earliest gives it, the first list on a tie."""
+    heads = [0] * len(lists)
+    while True:
+        best = None
+        for k, items in enumerate(lists):
+            if heads[k] < len(items) and (
+                best is None or items[heads[k]].at < lists[best][heads[best]].at
+            ):
+                best = k
+        if best is None:
+            return
+        yield lists[best][heads[best]]
+        heads[best] += 1
+
+
+def _lossy(reports: Sequence[str]) -> bool:
+    said = layout.LOSS_REPORT_PREFIX.removeprefix(layout.REPORT_PREFIX)
+    return any(report.startswith(said) for report in reports)
+
+
+def _token(bundle: Path) -> tuple[int, ...]:
+    """What changes when the recorder writes: the log's inode, size and modification time."""
+    try:
+        info = (bundle / layout.EVENT_LOG).stat()
+    except OSError:
+        return ()
+    return (info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def follow(
+    bundle: Path,
+    follower: Follower,
+    emit: Callable[[list[Line]], None],
+    err: TextIO,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Print ``bundle``'s transcript through ``emit`` as it is recorded, until it closes or
+    its writer is gone: 0.
+
+    Raises:
+        ReduceError: the bundle cannot be read, and no writer is there to finish it.
+        LookupError: ``--thread`` or ``--call`` names nothing once the recording ended (or
+            more than one thing).
+    """
+    from . import live
+    from .commands import notes_to
+    from .load import load_state
+    from .reports import recorder_reports
+
+    token: tuple[int, ...] | None = None
+    changed_at = clock()
+    state: Mapping[str, Any] | None = None
+    said_notes: set[str] = set()
+    said_waiting = False
+    rest = 0.0
+    while True:
+        now = _token(bundle)
+        quiet = clock() - changed_at >= QUIET_S
+        if now != token:
+            token, changed_at, quiet = now, clock(), False
+        elif not quiet or log_is_written(bundle) is True:
+            time.sleep(max(POLL_S, rest))
+            rest = 0.0
+            continue
+        # else: unchanged for QUIET_S and no writer holds it: a last reading
+        began = clock()
+        notes: list[str] = []
+        try:
+            state = load_state(bundle, lenient=True, skipped=notes)
+        except ReduceError:
+            # mid-write (a log with no line yet): read again at its next change, unless the
+            # writer is gone and it stayed so
+            if not quiet:
+                time.sleep(POLL_S)
+                continue
+            raise
+        status = recording_status(state)
+        ending = status in _CLOSED or (quiet and log_is_written(bundle) is not True)
+        held, _ = ([], ()) if ending else live.transient_notes(bundle, state, notes)
+        fresh = [n for n in notes if n not in held and n not in said_notes]
+        said_notes.update(fresh)
+        notes_to(fresh, err)
+        reports = recorder_reports(bundle) if ending else []
+        emit(follower.step(state, reports if not follower.started else ()))
+        if not follower.started and not said_waiting and not ending:
+            what = f"--call {follower.call}" if follower.call else f"--thread {follower.thread}"
+            print(f"rollout-trace show: waiting for {what} to be recorded", file=err, flush=True)
+            said_waiting = True
+        if ending:
+            if not follower.started:  # never there: ``show``'s own error (LookupError)
+                from .show import transcript_lines
+
+                transcript_lines(state, thread=follower.thread, call=follower.call)
+            emit(follower.closing(state, "unclosed" if status not in _CLOSED else status, reports))
+            return 0
+        rest = (clock() - began) * PACE
+
+
+def wait_for_bundle(root: str, err: TextIO) -> str:
+    """``show ROOT --latest --follow``: the root's newest bundle, waited for (said on ``err``)
+    while the root has none; anything else ``--latest`` refuses is refused at once.
+
+    Raises:
+        SourceError: as ``sources.resolve`` with ``latest``.
+    """
+    from ..sources import bundles_under, looks_like_bundle, resolve
+    from .visible import visible
+
+    path = Path(root)
+    waited = False
+    while path.is_dir() and not looks_like_bundle(path) and not bundles_under(path):
+        if not waited:
+            print(
+                visible(f"rollout-trace show: no bundle under {root} yet; waiting for one"),
+                file=err,
+                flush=True,
+            )
+            waited = True
+        time.sleep(POLL_S)
+    found = resolve(root, "show", latest=True, needs_bundle=False)
+    if waited:
+        print(visible(f"rollout-trace show: following {found}"), file=err, flush=True)
+    return found

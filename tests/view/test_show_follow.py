@@ -1,0 +1,281 @@
+"""``rollout-trace show --follow``: a real recorder writes in another process, step by step
+as the test says, while ``show -f`` runs in its own with its output piped; each check waits
+(generously) for the lines it needs, never for a time."""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+#: How long a condition may take to come true (a loaded machine; nothing here is timed).
+WAIT_S = 90.0
+
+#: A recorder that goes one step further each time the test creates a file named for the
+#: step in its control directory: a user message and an inference call asking for ``c1``
+#: (step 0), ``c1`` started (1) and ended (2), a helper agent with its answer (3), the
+#: root's last answer (4), then the bundle closed. ``--lossy``: a report of loss at the end.
+_RECORDER = """
+import sys, anyio
+from pathlib import Path
+from rollout_trace_sdk.record import open_rollout
+
+root, ctl, schema = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+
+def said(role, words):
+    kind = "output_text" if role == "assistant" else "input_text"
+    return {"type": "message", "role": role, "content": [{"type": kind, "text": words}]}
+
+async def step(rollout, n):
+    await rollout.flush()
+    while not (ctl / str(n)).exists():
+        await anyio.sleep(0.02)
+
+async def main():
+    call_item = {"type": "function_call", "name": "exec_command", "call_id": "c1",
+                 "arguments": '{"cmd":"make"}'}
+    async with open_rollout(root, model="m", schema_version=schema) as rollout:
+        print(rollout.bundle_dir, flush=True)
+        async with rollout.root.turn() as turn:
+            history = turn.accept(said("user", "go build it"))
+            async with turn.inference({"model": "m", "input": history}) as call:
+                history += call.completed(output_items=[call_item])
+            await step(rollout, 0)
+            async with turn.tool_call("c1", "exec_command", arguments='{"cmd":"make"}') as tool:
+                await step(rollout, 1)
+                tool.completed({"type": "function_call_output", "call_id": "c1",
+                                "output": "built fine"})
+            await step(rollout, 2)
+            child = rollout.root.spawn("helper", nickname="Ada")
+            async with child.turn() as child_turn:
+                asked = child_turn.accept(said("user", "check the build"))
+                async with child_turn.inference({"model": "m", "input": asked}) as call:
+                    call.completed(output_items=[said("assistant", "the build is fine")])
+            await step(rollout, 3)
+            async with turn.inference({"model": "m", "input": history}) as call:
+                call.completed(output_items=[said("assistant", "all done")])
+            await step(rollout, 4)
+
+anyio.run(main)
+"""
+
+
+class _Lines:
+    """A process's output, line by line as it comes (a thread reads the pipe)."""
+
+    def __init__(self, stream: io.BufferedReader) -> None:
+        self.lines: list[str] = []
+        self._stream = stream
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for raw in self._stream:
+            self.lines.append(raw.decode())
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def join(self) -> None:
+        self._reader.join(WAIT_S)
+
+
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"never came: {what}"
+        time.sleep(0.05)
+
+
+class _Recorder:
+    """The recorder child: :meth:`step` lets it go one step further."""
+
+    def __init__(self, root: Path, schema: int) -> None:
+        self.ctl = root.parent / f"{root.name}-ctl"
+        self.ctl.mkdir()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _RECORDER, str(root), str(self.ctl), str(schema)],
+            stdout=subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        self.bundle = Path(self.process.stdout.readline().decode().strip())
+
+    def step(self, n: int) -> None:
+        (self.ctl / str(n)).touch()
+
+    def finish(self) -> None:
+        for n in range(5):
+            self.step(n)
+        assert self.process.wait(WAIT_S) == 0
+
+
+class _Show:
+    """``rollout-trace show ARGS --follow`` running, its output piped."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rollout_trace_sdk", "show", *args, "--follow"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self.out = _Lines(self.process.stdout)  # type: ignore[arg-type]
+        self.err = _Lines(self.process.stderr)  # type: ignore[arg-type]
+
+    def wait_for(self, needle: str) -> None:
+        _wait(lambda: needle in self.out.text(), f"{needle!r} in\n{self.out.text()}")
+
+    def ended(self) -> int:
+        code = self.process.wait(WAIT_S)
+        self.out.join()
+        self.err.join()
+        return code
+
+
+def _one(text: str, needle: str) -> int:
+    """The line of ``text`` holding ``needle``, which only one line holds."""
+    found = [n for n, line in enumerate(text.splitlines()) if needle in line]
+    assert len(found) == 1, (needle, text)
+    return found[0]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_follows_a_recording_to_its_end(tmp_path: Path, schema: int) -> None:
+    """What the recorder adds is printed as it comes, each record once, a running tool call
+    again when it ends, the helper's records under its own line below what was there, and
+    a last line saying the recording completed; nothing ``show`` prints of the finished
+    bundle is missing."""
+    recorder = _Recorder(tmp_path / "traces", schema)
+    _wait(lambda: (recorder.bundle / "trace.jsonl").exists(), "the log")
+    show = _Show(str(recorder.bundle))
+    show.wait_for("user: go build it")
+    show.wait_for("▸ inference")
+    recorder.step(0)
+    show.wait_for("⚙ exec_command c1 · running")
+    recorder.step(1)
+    show.wait_for("↳ ended · ⚙ exec_command c1 · completed")
+    show.wait_for("→ built fine")
+    recorder.step(2)
+    show.wait_for("the build is fine")
+    recorder.step(3)
+    show.wait_for("all done")
+    recorder.finish()
+    assert show.ended() == 0
+    text = show.out.text()
+    lines = text.splitlines()
+    assert lines[-1].startswith("■ recording complete · rollout ")
+    for needle in ("user: go build it", "args: {", "→ built fine", "user: check the build"):
+        _one(text, needle)
+    # the helper's line comes after the root's tool call, and the root's last answer after
+    # the helper's: printed in the order they came, under a line naming the agent
+    helper = _one(text, "━━ /root/helper (Ada)")
+    assert _one(text, "→ built fine") < helper < _one(text, "the build is fine")
+    back = [n for n, line in enumerate(lines) if line == "━━ /root"]
+    assert back and helper < back[0] < _one(text, "assistant: all done")
+    shown = subprocess.run(
+        [sys.executable, "-m", "rollout_trace_sdk", "show", str(recorder.bundle)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for line in shown.splitlines():
+        if "·" not in line:  # a head line's durations and counts moved on since
+            assert line in lines, line
+
+
+def test_a_killed_recorder_ends_the_following(tmp_path: Path) -> None:
+    """The recorder killed with its tool call running: no writer holds the log, and once
+    it stayed still the follower says so and exits 0."""
+    recorder = _Recorder(tmp_path / "traces", 3)
+    recorder.step(0)
+    show = _Show(str(recorder.bundle))
+    show.wait_for("⚙ exec_command c1 · running")
+    recorder.process.send_signal(signal.SIGKILL)
+    recorder.process.wait(WAIT_S)
+    assert show.ended() == 0
+    last = show.out.text().splitlines()[-1]
+    assert last.startswith("■ recording unclosed: no writer holds its log any more · rollout ")
+
+
+def test_waits_for_a_bundle_under_an_empty_root(tmp_path: Path) -> None:
+    """``ROOT --latest --follow`` on a root with no bundle waits for one (said on standard
+    error), then follows it."""
+    root = tmp_path / "traces"
+    root.mkdir()
+    show = _Show(str(root), "--latest")
+    _wait(lambda: "waiting for one" in show.err.text(), "the waiting notice")
+    assert show.process.poll() is None
+    recorder = _Recorder(root, 3)
+    show.wait_for("user: go build it")
+    recorder.finish()
+    assert show.ended() == 0
+    assert show.out.text().splitlines()[-1].startswith("■ recording complete")
+    assert f"following {recorder.bundle}" in show.err.text()
+
+
+def test_thread_and_call_filters_apply(tmp_path: Path) -> None:
+    """``--thread`` waits for its agent and prints only its records; ``--call`` prints its
+    tool call running, then ended."""
+    recorder = _Recorder(tmp_path / "traces", 3)
+    helper = _Show(str(recorder.bundle), "--thread", "/root/helper")
+    call = _Show(str(recorder.bundle), "--call", "c1")
+    _wait(lambda: "waiting for --thread /root/helper" in helper.err.text(), "helper wait")
+    recorder.step(0)
+    call.wait_for("⚙ exec_command c1 · running")
+    recorder.step(1)
+    call.wait_for("↳ ended · ")
+    recorder.finish()
+    assert helper.ended() == 0 and call.ended() == 0
+    only = helper.out.text()
+    assert "the build is fine" in only and "go build it" not in only and "c1" not in only
+    one = call.out.text()
+    assert "→ built fine" in one and "all done" not in one and "go build it" not in one
+    assert one.splitlines()[-1].startswith("■ recording complete")
+
+
+def test_a_closed_bundle_prints_what_show_prints_then_how_it_ended(demo_bundle: Path) -> None:
+    """Nothing to wait for: ``show``'s lines (``--full`` too) and the last one."""
+    for extra in ((), ("--full",)):
+        show = _Show(str(demo_bundle), *extra)
+        assert show.ended() == 0
+        shown = subprocess.run(
+            [sys.executable, "-m", "rollout_trace_sdk", "show", str(demo_bundle), *extra],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        lines = show.out.text().splitlines()
+        assert lines[:-1] == shown.splitlines()
+        assert lines[-1].startswith("■ recording complete · ")
+
+
+def test_ctrl_c_stops_it_whole(tmp_path: Path) -> None:
+    """SIGINT while it waits on a live recording: exit 130, ``interrupted``, no traceback,
+    every line printed whole."""
+    recorder = _Recorder(tmp_path / "traces", 3)
+    show = _Show(str(recorder.bundle))
+    show.wait_for("user: go build it")
+    show.process.send_signal(signal.SIGINT)
+    assert show.ended() == 130
+    assert show.err.text().strip().splitlines()[-1] == "interrupted"
+    assert "Traceback" not in show.err.text()
+    assert show.out.text().endswith("\n")
+    recorder.finish()
+
+
+def test_a_state_file_is_refused(demo_bundle: Path, tmp_path: Path) -> None:
+    """A state file does not grow: ``--follow`` says it reads bundles (exit 2)."""
+    from rollout_trace_sdk.cli import main
+
+    state = tmp_path / "state.json"
+    assert main(["reduce", str(demo_bundle), "-o", str(state)], out=io.StringIO()) == 0
+    err = io.StringIO()
+    assert main(["show", str(state), "-f"], out=io.StringIO(), err=err) == 2
+    assert "--follow follows a bundle directory" in err.getvalue()
