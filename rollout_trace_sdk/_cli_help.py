@@ -49,6 +49,7 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "show": (
         "rollout-trace show traces --latest",
         "rollout-trace show traces --latest --thread /root/helper_0 --full",
+        "rollout-trace show traces --latest --follow  # as it is recorded",
     ),
     "view": (
         "rollout-trace view traces --latest  # writes BUNDLE/view.html",
