@@ -28,6 +28,8 @@ from pathlib import Path
 from rollout_trace_sdk.record import open_rollout
 
 root, ctl, schema = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+# a queue so small under overflow="drop" that events are dropped: the loss report at the end
+small = {"overflow": "drop", "max_queued_bytes": 2000} if sys.argv[4:] == ["drop"] else {}
 
 def said(role, words):
     kind = "output_text" if role == "assistant" else "input_text"
@@ -41,7 +43,7 @@ async def step(rollout, n):
 async def main():
     call_item = {"type": "function_call", "name": "exec_command", "call_id": "c1",
                  "arguments": '{"cmd":"make"}'}
-    async with open_rollout(root, model="m", schema_version=schema) as rollout:
+    async with open_rollout(root, model="m", schema_version=schema, **small) as rollout:
         print(rollout.bundle_dir, flush=True)
         async with rollout.root.turn() as turn:
             history = turn.accept(said("user", "go build it"))
@@ -97,12 +99,14 @@ def _wait(condition: Callable[[], bool], what: str) -> None:
 class _Recorder:
     """The recorder child: :meth:`step` lets it go one step further."""
 
-    def __init__(self, root: Path, schema: int) -> None:
+    def __init__(self, root: Path, schema: int, *, drop: bool = False) -> None:
         self.ctl = root.parent / f"{root.name}-ctl"
         self.ctl.mkdir()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _RECORDER, str(root), str(self.ctl), str(schema)],
+            [sys.executable, "-c", _RECORDER, str(root), str(self.ctl), str(schema)]
+            + (["drop"] if drop else []),
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # the recorder's warnings of what it dropped
         )
         assert self.process.stdout is not None
         self.bundle = Path(self.process.stdout.readline().decode().strip())
@@ -202,6 +206,26 @@ def test_a_killed_recorder_ends_the_following(tmp_path: Path) -> None:
     assert show.ended() == 0
     last = show.out.text().splitlines()[-1]
     assert last.startswith("■ recording unclosed: no writer holds its log any more · rollout ")
+
+
+def test_a_lossy_recording_ends_with_its_reports(tmp_path: Path) -> None:
+    """A recorder that dropped events: its report, then ``complete (lossy: ...)``."""
+    recorder = _Recorder(tmp_path / "traces", 3, drop=True)
+    show = _Show(str(recorder.bundle))
+    show.wait_for("user: go build it")
+    recorder.finish()
+    assert show.ended() == 0
+    lines = show.out.text().splitlines()
+    assert lines[-1].startswith("■ recording complete (lossy: the recorder reported loss) · ")
+    assert lines[-2].startswith("recorder: dropped ")
+    assert sum(line.startswith("recorder: ") for line in lines) == 1
+
+
+def test_an_agent_never_recorded_is_said_once_it_ended(demo_bundle: Path) -> None:
+    """``--thread`` naming no agent of a closed recording: ``show``'s error, exit 1."""
+    show = _Show(str(demo_bundle), "--thread", "/root/nobody")
+    assert show.ended() == 1
+    assert show.err.text().startswith("rollout-trace show: ") and not show.out.text()
 
 
 def test_waits_for_a_bundle_under_an_empty_root(tmp_path: Path) -> None:
