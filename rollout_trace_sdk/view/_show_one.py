@@ -43,14 +43,10 @@ def one_call(t: Transcript, ident: str) -> Iterator[Line] | None:
     return _compaction_alone(t, t.m["compactions"][n])
 
 
-#: The view model's table of each kind :func:`locate` gives.
-TABLES = {"call": "calls", "tool": "tools", "cell": "cells", "compaction": "compactions"}
-
-
 def locate(t: Transcript, ident: str) -> tuple[str, int] | None:
     """The inference call (its conversation, new items marked), tool call, code cell or
     compaction ``ident`` names: by its id, or an id prefix only one of them has (the short
-    ids the transcript prints); (kind, index in its :data:`TABLES` table).
+    ids the transcript prints); (kind, index in the view model's table of that kind).
 
     Raises:
         LookupError: the prefix starts the ids of more than one call.

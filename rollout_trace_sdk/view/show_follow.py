@@ -7,8 +7,8 @@ not printed yet. Each record is known by its id, so nothing is printed twice; a 
 appears out of time order (a sub-agent's, read in the same reading as a later one of its
 parent's) is printed below what is already there, never above it, under a line naming its
 agent whenever the agent changes. A record printed while it ran (an inference call, a tool
-call, a code cell, a compaction) is printed again, head line and new lines only, marked
-``↳ ended ·``, when it ends.
+call or the terminal command or code cell it started, a code cell, a compaction) is printed
+again, head line and new lines only, marked ``↳ ended ·``, when it ends.
 
 It stops by itself when the recording closes (``complete``, ``closed with partial
 payloads``, lossy when the recorder reported loss: ``view/reports.py``), or when the log is
@@ -205,14 +205,13 @@ class Follower:
 
     def _one(self, t: _Transcript, reports: Sequence[str]) -> list[Line]:
         """``--call``: the record once it is there, and again (new lines) when it ends."""
-        from ._show_one import TABLES, locate, one_call
+        from ._show_one import locate, one_call
 
         assert self.call is not None
         found = locate(t, self.call)
         if found is None:
             return []
-        kind, n = found
-        running = _is_running(t.m[TABLES[kind]][n])
+        running = _running(t.m, (*found, None))
         lines = list(one_call(t, self.call) or ())
         shown = self.shown.get(("one",))
         self.shown[("one",)] = _shown(running, lines)
@@ -249,8 +248,21 @@ def _is_running(record: Mapping[str, Any]) -> bool:
 
 
 def _running(m: Mapping[str, Any], entry: tuple[str, int, Any]) -> bool:
+    """Whether a record's lines may still change: it runs, or (a tool call) the terminal
+    command it started does (its exit code comes with its end: a session ``cat`` started
+    outlives the call) or the code cell printed under it does."""
     record = _record(m, entry)
-    return record is not None and _is_running(record)
+    if record is None:
+        return False
+    if _is_running(record):
+        return True
+    if entry[0] != "tool":
+        return False
+    op = record.get("op")
+    if isinstance(op, int) and _is_running(m["ops"][op]):
+        return True
+    cell = record.get("starts_cell")
+    return isinstance(cell, int) and _is_running(m["cells"][cell])
 
 
 def _key(m: Mapping[str, Any], entry: tuple[str, int, Any]) -> Key:

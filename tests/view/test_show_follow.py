@@ -303,3 +303,49 @@ def test_a_state_file_is_refused(demo_bundle: Path, tmp_path: Path) -> None:
     err = io.StringIO()
     assert main(["show", str(state), "-f"], out=io.StringIO(), err=err) == 2
     assert "--follow follows a bundle directory" in err.getvalue()
+
+
+def test_a_recording_read_after_each_of_its_lines_prints_all_of_it(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    """The demo's log as it stood after each of its lines, read in turn by one follower:
+    every line ``show`` prints of the whole bundle comes out (as often as ``show`` prints
+    it; head lines aside, whose durations and counts move on), and no record is printed
+    twice. A tool call that completed while the terminal command it started ran on (the
+    demo's ``cat`` session) is printed again when the command exits, with its exit code:
+    the follower had kept its first reading for good."""
+    import shutil
+    from collections import Counter
+
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.show import render_plain
+    from rollout_trace_sdk.view.show_follow import Follower
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, copy)
+    log = (demo_bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    follower = Follower(thread=None, call=None, full=False)
+    out = io.StringIO()
+    for n in range(1, len(log) + 1):
+        (copy / "trace.jsonl").write_bytes(b"".join(log[:n]))
+        render_plain(follower.step(load_state(copy, lenient=True, skipped=[])), out)
+    followed = Counter(line for line in out.getvalue().splitlines() if "·" not in line)
+    shown = subprocess.run(
+        [sys.executable, "-m", "rollout_trace_sdk", "show", str(demo_bundle)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    wanted = Counter(line for line in shown.splitlines() if "·" not in line)
+    assert {line: n for line, n in wanted.items() if followed[line] < n} == {}
+    assert "      $ /bin/sh -c cat (exit 0)" in followed
+    printed: dict[str, list[bool]] = {}
+    for line in out.getvalue().splitlines():
+        if "⚙" in line or "▸" in line:
+            ended = "↳ ended · " in line
+            head = line.replace("↳ ended · ", "").strip().split(" · ")[0]
+            printed.setdefault(head, []).append(ended)
+    assert {
+        head: seen for head, seen in printed.items() if seen not in ([False], [False, True])
+    } == {}
+    assert [True] not in printed.values() and [False, True] in printed.values()
