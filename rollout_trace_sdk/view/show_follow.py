@@ -8,7 +8,10 @@ appears out of time order (a sub-agent's, read in the same reading as a later on
 parent's) is printed below what is already there, never above it, under a line naming its
 agent whenever the agent changes. A record printed while it ran (an inference call, a tool
 call or the terminal command or code cell it started, a code cell, a compaction) is printed
-again, head line and new lines only, marked ``↳ ended ·``, when it ends.
+again, head line and new lines only, marked ``↳ ended ·``, when it ends; one that had ended
+and says more later (a turn's reason, the agent a message reached, an output read after the
+call ended), marked ``↳ more ·``. Codex's corpora and the demo, each read after every line of
+its log, print every line ``show`` prints (tests/view/test_show_follow.py).
 
 It stops by itself when the recording closes (``complete``, ``closed with partial
 payloads``, lossy when the recorder reported loss: ``view/reports.py``), or when the log is
@@ -127,10 +130,7 @@ class Follower:
         for item in _merged([p for p in pending if p]):
             lines += self._lane(t, item.thread)
             if item.ended:
-                head, *rest = item.lines
-                seen = self.shown[item.key].texts
-                lines.append(Line(head.indent, (("↳ ended · ", "dim"), *head.parts)))
-                lines += [line for line in rest if line.text not in seen]
+                lines += _again(item.lines, self.shown[item.key])
             else:
                 lines += item.lines
             self.shown[item.key] = _shown(item.running, item.lines)
@@ -185,9 +185,12 @@ class Follower:
             if shown is None:
                 lines = list(t.entry(*entry))
                 new.append(_Pending(_at(m, entry, end=False), n, key, lines, running, False))
-            elif shown.running and not running:
+            elif not running:
+                # ended since, or ended and said more since (an error text, the agent a
+                # message reached, an output read later): what it did not say yet
                 lines = list(t.entry(*entry))
-                ended.append(_Pending(_at(m, entry, end=True), n, key, lines, running, True))
+                if shown.running or any(line.text not in shown.texts for line in lines):
+                    ended.append(_Pending(_at(m, entry, end=True), n, key, lines, running, True))
         ended.sort(key=lambda p: p.at)
         return list(_merged([new, ended]))
 
@@ -218,13 +221,20 @@ class Follower:
         if shown is None:
             self.started = True
             return self._header(t, reports) + lines
-        if not shown.running or running:
+        if running or not (shown.running or any(ln.text not in shown.texts for ln in lines)):
             return []
-        first, *rest = lines
-        return [
-            Line(first.indent, (("↳ ended · ", "dim"), *first.parts)),
-            *(line for line in rest if line.text not in shown.texts),
-        ]
+        return _again(lines, shown)
+
+
+def _again(lines: Sequence[Line], shown: _Shown) -> list[Line]:
+    """A record printed before, again: its head line marked ``↳ ended ·`` (it was running)
+    or ``↳ more ·`` (it had ended, and has said more since), and the lines it did not have."""
+    head, *rest = lines
+    mark = "↳ ended · " if shown.running else "↳ more · "
+    return [
+        Line(head.indent, ((mark, "dim"), *head.parts)),
+        *(line for line in rest if line.text not in shown.texts),
+    ]
 
 
 def _report_lines(reports: Sequence[str]) -> list[Line]:

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
+
+#: Both Codex corpora's bundles (none when ../shared is not there).
+CONFORMANCE_BUNDLES = conformance_bundles(CONFORMANCE) + conformance_bundles(CONFORMANCE_V3)
+
 #: How long a condition may take to come true (a loaded machine; nothing here is timed).
 WAIT_S = 90.0
 
@@ -305,47 +310,83 @@ def test_a_state_file_is_refused(demo_bundle: Path, tmp_path: Path) -> None:
     assert "--follow follows a bundle directory" in err.getvalue()
 
 
-def test_a_recording_read_after_each_of_its_lines_prints_all_of_it(
-    demo_bundle: Path, tmp_path: Path
-) -> None:
-    """The demo's log as it stood after each of its lines, read in turn by one follower:
-    every line ``show`` prints of the whole bundle comes out (as often as ``show`` prints
-    it; head lines aside, whose durations and counts move on), and no record is printed
-    twice. A tool call that completed while the terminal command it started ran on (the
-    demo's ``cat`` session) is printed again when the command exits, with its exit code:
-    the follower had kept its first reading for good."""
+def _replayed(bundle: Path, tmp_path: Path) -> tuple[str, str]:
+    """``bundle``'s log as it stood after each of its lines, read in turn by one follower
+    (what it printed), and what ``show`` prints of the whole bundle."""
     import shutil
-    from collections import Counter
 
     from rollout_trace_sdk.view.load import load_state
-    from rollout_trace_sdk.view.show import render_plain
+    from rollout_trace_sdk.view.show import render_plain, transcript_lines
     from rollout_trace_sdk.view.show_follow import Follower
 
     copy = tmp_path / "bundle"
-    shutil.copytree(demo_bundle, copy)
-    log = (demo_bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    shutil.copytree(bundle, copy)
+    log = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
     follower = Follower(thread=None, call=None, full=False)
     out = io.StringIO()
     for n in range(1, len(log) + 1):
         (copy / "trace.jsonl").write_bytes(b"".join(log[:n]))
         render_plain(follower.step(load_state(copy, lenient=True, skipped=[])), out)
-    followed = Counter(line for line in out.getvalue().splitlines() if "·" not in line)
-    shown = subprocess.run(
-        [sys.executable, "-m", "rollout_trace_sdk", "show", str(demo_bundle)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    shown = io.StringIO()
+    render_plain(transcript_lines(load_state(bundle, lenient=True, skipped=[])), shown)
+    return out.getvalue(), shown.getvalue()
+
+
+def _all_once(followed: str, shown: str) -> None:
+    """Every line ``shown`` has is in ``followed`` as often (head lines aside, whose
+    durations and counts move on; a line said again marked ``↳ ended`` / ``↳ more`` counts),
+    and no record's head line comes out twice unmarked."""
+    from collections import Counter
+
+    def bare(line: str) -> str:
+        return line.replace("↳ ended · ", "").replace("↳ more · ", "")
+
+    got = Counter(bare(line) for line in followed.splitlines() if "·" not in bare(line))
     wanted = Counter(line for line in shown.splitlines() if "·" not in line)
-    assert {line: n for line, n in wanted.items() if followed[line] < n} == {}
-    assert "      $ /bin/sh -c cat (exit 0)" in followed
-    printed: dict[str, list[bool]] = {}
-    for line in out.getvalue().splitlines():
-        if "⚙" in line or "▸" in line:
-            ended = "↳ ended · " in line
-            head = line.replace("↳ ended · ", "").strip().split(" · ")[0]
-            printed.setdefault(head, []).append(ended)
-    assert {
-        head: seen for head, seen in printed.items() if seen not in ([False], [False, True])
-    } == {}
-    assert [True] not in printed.values() and [False, True] in printed.values()
+    assert {line: n for line, n in wanted.items() if got[line] < n} == {}
+    heads = Counter(
+        line.strip().split(" · ")[0]
+        for line in followed.splitlines()
+        if any(mark in line for mark in "⚙▸▣⟲") and "↳ " not in line
+    )
+    assert {head: n for head, n in heads.items() if n > 1} == {}
+
+
+def test_a_recording_read_after_each_of_its_lines_prints_all_of_it(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    """Every line ``show`` prints comes out, each record once and again only when it ended.
+    A tool call that completed while the terminal command it started ran on (the demo's
+    ``cat`` session) is printed again when the command exits, with its exit code: the
+    follower had kept its first reading for good."""
+    followed, shown = _replayed(demo_bundle, tmp_path)
+    _all_once(followed, shown)
+    assert "      $ /bin/sh -c cat (exit 0)" in followed.splitlines()
+    assert "↳ ended · ⚙ exec_command call_0_cat · completed" in followed
+
+
+@pytest.mark.parametrize(
+    "bundle",
+    [
+        b
+        for b in CONFORMANCE_BUNDLES
+        if b.parent.name
+        in (
+            "interrupt_during_tool",
+            "multi_agent_v2_lifecycle",
+            "mcp_tool_call",
+            "view_image",
+            "code_mode_yield_wait",
+        )
+    ],
+    ids=lambda b: f"{b.parent.parent.name}/{b.parent.name}",
+)
+def test_codex_recordings_read_after_each_of_their_lines_print_all_of_them(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """Codex's own bundles, read as they were written: a record that ended and said more
+    later (a turn's ``interrupted`` reason, the agent a message reached, an output read
+    after its call ended) is printed again with what it added, ``↳ more ·``; it was kept
+    as first read, and the line never came out."""
+    followed, shown = _replayed(bundle, tmp_path)
+    _all_once(followed, shown)
