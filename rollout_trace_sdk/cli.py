@@ -453,7 +453,7 @@ _COMMANDS = {
 }
 
 
-def _resolve_source(args: argparse.Namespace) -> None:
+def _resolve_source(args: argparse.Namespace, err: TextIO) -> None:
     """Replace the command's argument by what it should read (see ``sources.resolve``)."""
     spec = _SOURCE_COMMANDS.get(args.command)
     if spec is None:
@@ -465,7 +465,12 @@ def _resolve_source(args: argparse.Namespace) -> None:
     if value == "":
         raise _UsageError("an empty path names nothing; give a bundle, a state file or a root")
     if args.command == "show" and args.follow and args.latest:
-        return  # ``show ROOT --latest --follow`` waits for a bundle when the root has none
+        # ``show ROOT --latest --follow`` waits for a bundle when the root has none
+        from .sources import wait_for_newest
+        from .view.show_follow import POLL_S
+
+        args.source = wait_for_newest(value, "show", err, POLL_S)
+        return
     setattr(
         args,
         attribute,
@@ -543,7 +548,7 @@ def main(
     stopped_by: list[int] = []
     try:
         with stop_signals_as_sigint(stopped_by):
-            _resolve_source(args)
+            _resolve_source(args, err)
             return _COMMANDS[args.command](args, out, err)
     except _SourceError as exc:  # both quote paths: their control characters spelled out
         print(visible(f"rollout-trace {args.command}: {exc}"), file=err)

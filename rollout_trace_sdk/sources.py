@@ -15,8 +15,9 @@ import errno
 import itertools
 import os
 import stat
+import time
 from pathlib import Path
-from typing import Final
+from typing import Final, TextIO
 
 import attrs
 import orjson
@@ -557,3 +558,33 @@ def _root_text(source: str, command: str, found: list[BundleInfo]) -> str:
             "rollout-trace query TABLES --recipe ... (docs/exports.md)"
         )
     return "\n".join(lines)
+
+
+def wait_for_newest(root: str, command: str, err: TextIO, poll_s: float) -> str:
+    """``show ROOT --latest --follow``: the root's newest bundle, waited for (said on ``err``)
+    while the root has none; anything else ``--latest`` refuses is refused at once.
+
+    Args:
+        root: the traces root named.
+        command: the command's name, for its messages.
+        err: where the wait is said.
+        poll_s: seconds between two looks at the root.
+
+    Returns:
+        The newest bundle's path, as :func:`resolve` gives it.
+
+    Raises:
+        SourceError: as :func:`resolve` with ``latest``.
+    """
+    path = Path(root)
+    waited = False
+    while path.is_dir() and not looks_like_bundle(path) and not bundles_under(path):
+        if not waited:
+            said = f"rollout-trace {command}: no bundle under {root} yet; waiting for one"
+            print(visible(said), file=err, flush=True)
+            waited = True
+        time.sleep(poll_s)
+    found = resolve(root, command, latest=True, needs_bundle=False)
+    if waited:
+        print(visible(f"rollout-trace {command}: following {found}"), file=err, flush=True)
+    return found

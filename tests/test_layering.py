@@ -31,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "record": {"model", "_flock", "_signals", "_private_dirs"},
     "reduce": {"model", "_flock", "_signals"},
     "testing": {"model", "reduce"},
-    "view": {"model", "reduce", "outputs"},
+    "view": {"model", "reduce", "outputs", "_signals"},
     "export": {
         "model",
         "reduce",

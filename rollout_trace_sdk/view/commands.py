@@ -237,9 +237,9 @@ def _show_renderer(out: TextIO) -> Callable[[Sequence[Any]], None]:
 def _show_follow(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``show --follow``: the transcript, then what the recording adds until it ends."""
     from .._signals import held
-    from .show_follow import Follower, follow, wait_for_bundle
+    from .show_follow import Follower, follow
 
-    source = Path(wait_for_bundle(args.source, err) if args.latest else args.source)
+    source = Path(args.source)  # ``--latest``: the newest bundle, waited for (cli)
     if not source.is_dir():
         print(
             "rollout-trace show: --follow follows a bundle directory (or ROOT --latest), "

@@ -408,30 +408,3 @@ def follow(
             emit(follower.closing(state, "unclosed" if status not in _CLOSED else status, reports))
             return 0
         rest = (clock() - began) * PACE
-
-
-def wait_for_bundle(root: str, err: TextIO) -> str:
-    """``show ROOT --latest --follow``: the root's newest bundle, waited for (said on ``err``)
-    while the root has none; anything else ``--latest`` refuses is refused at once.
-
-    Raises:
-        SourceError: as ``sources.resolve`` with ``latest``.
-    """
-    from ..sources import bundles_under, looks_like_bundle, resolve
-    from .visible import visible
-
-    path = Path(root)
-    waited = False
-    while path.is_dir() and not looks_like_bundle(path) and not bundles_under(path):
-        if not waited:
-            print(
-                visible(f"rollout-trace show: no bundle under {root} yet; waiting for one"),
-                file=err,
-                flush=True,
-            )
-            waited = True
-        time.sleep(POLL_S)
-    found = resolve(root, "show", latest=True, needs_bundle=False)
-    if waited:
-        print(visible(f"rollout-trace show: following {found}"), file=err, flush=True)
-    return found
