@@ -10,7 +10,9 @@ returned ``None``: it ends then, with ``"None"``), and past the run's end: a run
 the same trace runs it, and the one tool call ends with what it answered, in the resumed
 run's turn, as Codex records an exec waiting for approval (one call from the model's request
 to the output). What no run resumed in the trace ran ends with the trace, and is kept
-(:class:`PausedCalls`) for a run resumed in another bundle under that trace id.
+(:class:`PausedCalls`) for a run resumed in another bundle under that trace id: in a file
+under the trace root (``_agent_kept.py``), for a run resumed in another process too, else
+(no root, or the file could not be written) in memory.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import functools
 import threading
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final
 
+from ._agent_kept import PausedFiles
 from ._agent_spans import SpanScope, WaitingCall, settle, span_call
 
 #: paused runs whose waiting calls are kept for a run resumed from their state
@@ -45,19 +49,31 @@ class PausedCalls:
     Several runs may pause under one trace id (``trace_id=`` a conversation's id, for each
     run): each is kept, and a resumed run takes the one paused under its id by its agent
     with a call of its tool, the oldest not resumed yet (in order), else the latest resumed
-    (one state may be resumed more than once). The latest ``PAUSED_KEPT`` paused runs are
-    kept: one never resumed is forgotten once that many later ones paused.
+    (one state may be resumed more than once).
 
-    Thread-safe: every method takes the one lock.
+    Each is kept in a file under the trace root its bundle went to (``files``), where a
+    processor of another process finds it too (the root it looks under is ``root()``); a
+    run whose file could not be written (or whose trace recorded no bundle) is kept in
+    memory, the latest ``PAUSED_KEPT`` of them: one never resumed is forgotten once that
+    many later ones paused.
+
+    Thread-safe: every method takes the one lock (the files' own I/O runs outside it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, files: PausedFiles, root: Callable[[], Path | None]) -> None:
         self._lock = threading.Lock()
         self._runs: deque[_PausedRun] = deque()  # oldest first
+        self._files = files
+        self._root = root
 
-    def paused(self, trace_id: str, agent: str, calls: list[WaitingCall]) -> None:
+    def paused(
+        self, trace_id: str, agent: str, calls: list[WaitingCall], root: Path | None
+    ) -> None:
         """A run of ``agent`` under ``trace_id`` ended with ``calls`` waiting (as
-        :meth:`WaitingCall.kept` gives them: with an agent run as a tool's calls under it)."""
+        :meth:`WaitingCall.kept` gives them: with an agent run as a tool's calls under it),
+        its bundle under ``root`` (``None``: it recorded none)."""
+        if root is not None and self._files.write(root, trace_id, agent, calls):
+            return
         with self._lock:
             self._runs.append(_PausedRun(trace_id, agent, [call.kept() for call in calls]))
             while len(self._runs) > PAUSED_KEPT:
@@ -68,7 +84,8 @@ class PausedCalls:
     ) -> list[WaitingCall]:
         """A copy of the calls of the paused run a run of ``agent`` resumed under
         ``trace_id`` runs: one whose calls ``runs`` (the resumed function span's tool is
-        among them); ``[]`` when none is kept."""
+        among them); ``[]`` when none is kept. Those kept in memory are looked at first,
+        then the files under the root."""
         with self._lock:
             fits = [
                 run
@@ -79,10 +96,10 @@ class PausedCalls:
             ]
             fresh = [run for run in fits if not run.resumed]
             chosen = fresh[0] if fresh else fits[-1] if fits else None
-            if chosen is None:
-                return []
-            chosen.resumed = True
-            return [call.kept() for call in chosen.calls]
+            if chosen is not None:
+                chosen.resumed = True
+                return [call.kept() for call in chosen.calls]
+        return self._files.resumed(self._root(), trace_id, agent, runs)
 
 
 class PausedRuns:

@@ -32,6 +32,7 @@ The SDK itself is imported only for the base class; its span objects are read by
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,10 +43,12 @@ from agents.tracing import Span, Trace, TracingProcessor
 from ..model.state_execution import UNKNOWN_MODEL
 from ..record import open_rollout
 from ..record._plain import to_plain
+from ..record.recorder import trace_root_from_env
 from ..record.runtime import warn
 
 if TYPE_CHECKING:  # the redactor is imported with the writer, when a bundle is made
     from ..record.redact import RedactionConfig
+from ._agent_kept import PausedFiles
 from ._agent_loop import LoopThread
 from ._agent_paused import PausedCalls
 from ._agent_recording import TraceRecording
@@ -139,7 +142,7 @@ class RolloutTraceProcessor(TracingProcessor):
         self._lock = threading.Lock()
         self._loop: LoopThread | None = None
         self._traces: OpenTraces[TraceRecording] = OpenTraces()
-        self._paused = PausedCalls()
+        self._paused = PausedCalls(PausedFiles(redact, durable=durable), self._trace_root)
         self._warned = False
 
     def loop(self) -> LoopThread:
@@ -179,18 +182,24 @@ class RolloutTraceProcessor(TracingProcessor):
         """
         return self._traces.finished_bundles()
 
+    def _trace_root(self) -> Path | None:
+        """The root the bundles go to, as ``open_rollout`` resolves it (where a run resumed
+        from its state looks for the calls its paused run left waiting)."""
+        return Path(os.fsdecode(self.root)) if self.root is not None else trace_root_from_env()
+
     def _ended(self, trace_id: str, recording: TraceRecording) -> None:
         """Close the trace's bundle and remember where it went (``finished_bundles``), and
-        the calls its paused runs left waiting (``PausedCalls``)."""
+        the calls its paused runs left waiting (``PausedCalls``, beside the bundle)."""
         with recording.lock:
             paused = recording.paused.ended()
         recording.close()
-        for agent, calls in paused:
-            self._paused.paused(trace_id, agent, calls)
         rollout = recording.rollout
-        if rollout is None or rollout.bundle_dir is None:
+        bundle = rollout.bundle_dir if rollout is not None else None
+        for agent, calls in paused:
+            self._paused.paused(trace_id, agent, calls, bundle.parent if bundle else None)
+        if bundle is None:
             return
-        self._traces.finished(trace_id, rollout.bundle_dir)
+        self._traces.finished(trace_id, bundle)
 
     def _guard(self, exc: BaseException) -> None:
         if not self._warned:

@@ -59,6 +59,20 @@ def approval_agent(base_url: str, name: str = "Asker", instructions: str = "You 
     )
 
 
+def asking_triage(base_url: str) -> Agent[Any]:
+    """The triage agent whose ``translate`` tool is an agent run as a tool (``Asker``) whose
+    own tool needs approval: the run pauses at Asker's call (``call_bergen``), inside the
+    ``translate`` call."""
+    asker = approval_agent(base_url, "Asker", "You ask for Bergen.")
+    return Agent(
+        name="Triage",
+        instructions="You triage.",
+        model=responses_model(base_url),
+        tools=[weather_tool(), asker.as_tool("translate", "Translate to Norwegian")],
+        handoffs=[Agent(name="Writer", instructions="You write.", model=responses_model(base_url))],
+    )
+
+
 def triage(
     base_url: str,
     instructions: str = "You triage.",

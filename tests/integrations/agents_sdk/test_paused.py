@@ -27,6 +27,7 @@ from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
 from .scripted import (
     QUESTION,
     approval_agent,
+    asking_triage,
     reduce_both,
     register,
     responses_model,
@@ -164,20 +165,6 @@ def test_a_call_rejected_in_the_callers_trace_is_answered_by_the_rejection(
     assert not loss_report(bundle)
 
 
-def _asking_triage(base_url: str) -> Agent[Any]:
-    """The triage agent whose ``translate`` tool is an agent run as a tool (``Asker``) whose
-    own tool needs approval: the run pauses at Asker's call (``call_bergen``), inside the
-    ``translate`` call."""
-    asker = approval_agent(base_url, "Asker", "You ask for Bergen.")
-    return Agent(
-        name="Triage",
-        instructions="You triage.",
-        model=responses_model(base_url),
-        tools=[weather_tool(), asker.as_tool("translate", "Translate to Norwegian")],
-        handoffs=[Agent(name="Writer", instructions="You write.", model=responses_model(base_url))],
-    )
-
-
 async def _run(agent: Agent[Any], start: Any, *, streamed: bool) -> RunResult | RunResultStreaming:
     if not streamed:
         return await Runner.run(agent, start)
@@ -208,7 +195,7 @@ def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_its_thread(
     resumed run is a later turn of it, which runs (or rejects) the model's one call; never
     resumed, the call ends with the trace as the SDK traced it, with no result reported."""
     register(processors, tmp_path, schema_version=schema)
-    agent = _asking_triage(fake.base_url)
+    agent = asking_triage(fake.base_url)
 
     async def run() -> Any:
         with trace("approval"):
@@ -289,7 +276,7 @@ def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_a_bundle_of_its_
     (a thread of its own in the new bundle) runs the model's call, answering it in its
     request."""
     register(processors, tmp_path, schema_version=schema)
-    agent = _asking_triage(fake.base_url)
+    agent = asking_triage(fake.base_url)
 
     async def run() -> Any:
         paused = await Runner.run(agent, QUESTION)

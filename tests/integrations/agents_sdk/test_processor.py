@@ -291,19 +291,27 @@ def test_two_traces_open_under_one_id_each_close_their_own_bundle(
         reduce_both(bundle)
 
 
+@pytest.mark.filterwarnings("ignore::rollout_trace_sdk.record.RecorderWarning")
+@pytest.mark.parametrize("kept_in", ["files", "memory"])
 def test_the_calls_paused_runs_left_waiting_are_kept_for_the_latest_few(
     tmp_path: Path,
     fake: FakeAgentsAPI,
     processors: list[RolloutTraceProcessor],
     monkeypatch: pytest.MonkeyPatch,
+    kept_in: str,
 ) -> None:
     """The model's calls a paused run left waiting for approval are kept by trace id for the
     run resumed from its state (which names them by the model's ``call_id``), the latest
-    ``PAUSED_KEPT`` paused runs only: a run never resumed is forgotten."""
-    from rollout_trace_sdk.integrations import _agent_paused
+    few only: a run never resumed is forgotten. Kept in files under the root, the latest
+    ``FILES_KEPT``; kept in memory when no file can be written there (its folder taken by a
+    file: with a warning), the latest ``PAUSED_KEPT``."""
+    from rollout_trace_sdk.integrations import _agent_kept, _agent_paused
 
+    monkeypatch.setattr(_agent_kept, "FILES_KEPT", 1)
     monkeypatch.setattr(_agent_paused, "PAUSED_KEPT", 1)
     register(processors, tmp_path)
+    if kept_in == "memory":
+        (tmp_path / _agent_kept.FOLDER).write_text("")
 
     agent = approval_agent(fake.base_url)
 

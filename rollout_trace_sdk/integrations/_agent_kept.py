@@ -1,0 +1,301 @@
+"""The calls a paused Agents SDK run left waiting, kept on disk under the trace root for the
+run resumed from its ``RunState`` in another process.
+
+A web service pauses a run for an approval, stores ``result.to_state().to_string()``, and
+resumes it minutes later in another worker: that process's processor never saw the model's
+calls (the resumed run's ``function`` spans come before any model call of its own), so the
+calls are kept in a small private file the paused run's processor writes when its trace
+ends, beside its bundle: ``<root>/.agents-sdk-paused/<key>-<ns>-<pid>-<token>.json`` (the key
+a hash of the trace id, so any id makes a safe name). Why a file of its own and not the
+paused bundle: the bundle is the reducer's to read (``reduce/confined.py``, which the
+integrations may not import), its tool calls do not say which agent run as a tool each
+belongs to, and a root may hold thousands of bundles; this file is one JSON line of what
+:class:`~._agent_spans.WaitingCall` keeps (the model's call items, by agent), redacted as
+the bundle is, at most :data:`MAX_BYTES`, 0600 in a 0700 folder.
+
+A resumed run takes a file by renaming it ``.resumed`` (atomic: two workers resuming two
+runs paused under one trace id at once take one each); a state resumed twice gets the
+latest resumed again. Each write removes files older than :data:`KEPT_SECONDS` and the
+oldest past :data:`FILES_KEPT` (resumed ones first). Every read and write runs in a thread of
+its own, waited for at most :data:`IO_TIMEOUT` seconds (a hung disk costs the span that
+long, once, never more); reads are confined as the reducer's are (the folder and files
+opened ``O_NOFOLLOW``, regular files only, ``O_NONBLOCK``, bounded). Nothing here raises:
+a failure is a warning, and the run is recorded as before (``call_<span id>``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import stat
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import orjson
+
+from ..record.runtime import warn
+from ._agent_spans import PausedAgentRun, WaitingCall
+
+if TYPE_CHECKING:
+    from ..record.redact import RedactionConfig
+
+#: the folder under the trace root (hidden: ``ls`` and ``validate ROOT`` list bundles only)
+FOLDER: Final = ".agents-sdk-paused"
+#: the largest file written or read (a run's calls whose arguments make it larger are kept
+#: without their arguments: the resumed span traces its own)
+MAX_BYTES: Final = 1 << 20
+#: files kept under one root, and their age at most
+FILES_KEPT: Final = 1024
+KEPT_SECONDS: Final = 30 * 24 * 3600
+#: seconds a span waits for one read or write of these files
+IO_TIMEOUT: Final = 5.0
+
+_DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_FRESH: Final = ".json"
+_RESUMED: Final = ".resumed"
+
+T = TypeVar("T")
+
+
+def key_of(trace_id: str) -> str:
+    """The files' name prefix for ``trace_id``."""
+    return hashlib.sha256(trace_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class PausedFiles:
+    """The paused runs' files under a processor's trace roots (see the module's docstring).
+
+    Args:
+        redact: the processor's ``redact`` (``False``: written as they are).
+        durable: the processor's ``durable``: each file and its folder are synced, as the
+            bundle is at its close (a state stored for an approval outlives a power cut).
+    """
+
+    def __init__(self, redact: bool | RedactionConfig, *, durable: bool = False) -> None:
+        self._redact = redact
+        self._durable = durable
+
+    def write(self, root: Path, trace_id: str, agent: str, calls: list[WaitingCall]) -> bool:
+        """Keep a run of ``agent`` under ``trace_id`` that ended with ``calls`` waiting in a
+        file under ``root``. Whether it was written (else a warning was given)."""
+        done = _bounded(lambda: self._write(root, trace_id, agent, calls), "writing")
+        return bool(done)
+
+    def resumed(
+        self,
+        root: Path | None,
+        trace_id: str,
+        agent: str,
+        runs: Callable[[list[dict[str, Any]]], bool],
+    ) -> list[WaitingCall]:
+        """The calls of the paused run kept under ``root`` that a run of ``agent`` resumed
+        under ``trace_id`` runs (``runs`` says which fit, as for ``PausedCalls``): the oldest
+        not resumed yet, else the latest resumed; ``[]`` (with a warning) when none is."""
+        if root is None:
+            return []
+        found = _bounded(lambda: _take(root, trace_id, agent, runs), "reading")
+        if found is None:
+            warn(
+                "rollout trace: no paused run's calls were found under "
+                f"{str(root)!r} for a run resumed from its state (trace {trace_id!r}): its "
+                "tool call is recorded as call_<span id> with arguments {}",
+                kind="Agents SDK paused calls not found",
+            )
+            return []
+        return found
+
+    def _write(self, root: Path, trace_id: str, agent: str, calls: list[WaitingCall]) -> bool:
+        data = self._encoded(trace_id, agent, calls, arguments=True)
+        if len(data) > MAX_BYTES:
+            data = self._encoded(trace_id, agent, calls, arguments=False)
+        if len(data) > MAX_BYTES:
+            raise ValueError(f"{len(data)} bytes of calls, over {MAX_BYTES}")
+        root_fd = os.open(root, _DIR_FLAGS)
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(FOLDER, 0o700, dir_fd=root_fd)
+            folder = os.open(FOLDER, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd)
+        finally:
+            os.close(root_fd)
+        try:
+            _prune(folder)
+            name = f"{key_of(trace_id)}-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
+            fd = os.open(
+                name + ".tmp",
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                0o600,
+                dir_fd=folder,
+            )
+            try:
+                os.write(fd, data)
+                if self._durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(name + ".tmp", name + _FRESH, src_dir_fd=folder, dst_dir_fd=folder)
+            if self._durable:
+                os.fsync(folder)
+        finally:
+            os.close(folder)
+        return True
+
+    def _encoded(
+        self, trace_id: str, agent: str, calls: list[WaitingCall], *, arguments: bool
+    ) -> bytes:
+        body = {
+            "trace_id": trace_id,
+            "agent": agent,
+            "calls": [_call(waiting, arguments) for waiting in calls],
+        }
+        data = orjson.dumps(body, default=str)
+        if self._redact is False:
+            return data
+        from ..record.redact import RedactionConfig, Redactor
+
+        config = self._redact if isinstance(self._redact, RedactionConfig) else None
+        return bytes(Redactor(config).redact(data))
+
+
+def _call(waiting: WaitingCall, arguments: bool) -> dict[str, Any]:
+    call = dict(waiting.call)
+    if not arguments:
+        call.pop("arguments", None)
+    inner = waiting.inner.calls if waiting.inner is not None else []
+    return {"call": call, "inner": [_call(one, arguments) for one in inner]}
+
+
+def _waiting(value: Any) -> WaitingCall:
+    """A kept call back as :meth:`WaitingCall.kept` gives it (``ValueError``: not one)."""
+    if not isinstance(value, dict) or not isinstance(value.get("call"), dict):
+        raise ValueError("not a kept call")
+    inner = value.get("inner") or []
+    if not isinstance(inner, list):
+        raise ValueError("not a kept call")
+    calls = [_waiting(one) for one in inner]
+    return WaitingCall(value["call"], inner=PausedAgentRun(None, calls) if calls else None)
+
+
+def _take(
+    root: Path, trace_id: str, agent: str, runs: Callable[[list[dict[str, Any]]], bool]
+) -> list[WaitingCall] | None:
+    """The chosen paused run's calls (see :meth:`PausedFiles.resumed`), its file renamed
+    ``.resumed``; ``None`` when no file fits."""
+    root_fd = os.open(root, _DIR_FLAGS)
+    try:
+        folder = os.open(FOLDER, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd)
+    finally:
+        os.close(root_fd)
+    try:
+        prefix = key_of(trace_id) + "-"
+        names = sorted(name for name in os.listdir(folder) if name.startswith(prefix))
+        for name in names:
+            if not name.endswith(_FRESH):
+                continue
+            calls = _fitting(folder, name, trace_id, agent, runs)
+            if calls is None:
+                continue
+            stem = name.removesuffix(_FRESH)
+            try:  # taken: another process may take it first
+                os.rename(name, stem + _RESUMED, src_dir_fd=folder, dst_dir_fd=folder)
+            except FileNotFoundError:
+                continue
+            return calls
+        for name in reversed(names):
+            if name.endswith(_RESUMED):
+                calls = _fitting(folder, name, trace_id, agent, runs)
+                if calls is not None:
+                    return calls
+        return None
+    finally:
+        os.close(folder)
+
+
+def _fitting(
+    folder: int,
+    name: str,
+    trace_id: str,
+    agent: str,
+    runs: Callable[[list[dict[str, Any]]], bool],
+) -> list[WaitingCall] | None:
+    """The calls kept in ``name`` when its run is ``agent``'s under ``trace_id`` and ``runs``
+    them; ``None`` otherwise, or when it is no regular file, too large or not a kept run."""
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=folder)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            return None
+        data = os.read(fd, MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    try:
+        body = orjson.loads(data)
+        if body.get("trace_id") != trace_id or body.get("agent") != agent:
+            return None
+        calls = [_waiting(one) for one in body["calls"]]
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return calls if calls and runs([waiting.call for waiting in calls]) else None
+
+
+def _prune(folder: int) -> None:
+    """Remove the files older than :data:`KEPT_SECONDS` (and leftovers of writes older than
+    an hour), then the oldest past :data:`FILES_KEPT`, resumed ones first."""
+    now = time.time()
+    kept: list[tuple[bool, float, str]] = []
+    for name in os.listdir(folder):
+        try:
+            age = now - os.stat(name, dir_fd=folder, follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        stale = age > KEPT_SECONDS or (name.endswith(".tmp") and age > 3600)
+        if stale:
+            _remove(folder, name)
+        elif not name.endswith(".tmp"):
+            kept.append((not name.endswith(_RESUMED), -age, name))
+    kept.sort()  # resumed first, oldest first
+    for _, _, name in kept[: max(0, len(kept) - FILES_KEPT + 1)]:
+        _remove(folder, name)
+
+
+def _remove(folder: int, name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=folder)
+
+
+def _bounded(work: Callable[[], T], doing: str) -> T | None:
+    """``work()`` in a thread of its own, waited for at most :data:`IO_TIMEOUT` seconds:
+    its result, or ``None`` (with a warning) when it failed or took longer. A missing
+    folder (no run paused under the root) is no failure."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(work())
+        except Exception as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="rollout-trace-agents-paused", daemon=True)
+    thread.start()
+    thread.join(IO_TIMEOUT)
+    if result:
+        return result[0]
+    if failure and isinstance(failure[0], FileNotFoundError) and doing == "reading":
+        return None
+    problem = repr(failure[0]) if failure else f"no answer in {IO_TIMEOUT:g} s"
+    warn(
+        f"rollout trace: {doing} the calls a paused Agents SDK run left waiting failed: "
+        f"{problem} (a run resumed from its state in another process records its tool call "
+        "as call_<span id>)",
+        kind=f"Agents SDK paused calls {doing}",
+    )
+    return None

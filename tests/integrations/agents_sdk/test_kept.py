@@ -1,0 +1,241 @@
+"""Runs paused for an approval in this process and resumed from their stored ``RunState`` in
+a real second process (``resume_elsewhere.py``, same traces root), as a web service's
+worker resumes them: the resumed run's tool call is the model's (``call_id``, arguments),
+answering the call in its request, from the file the paused run's processor kept under the
+root (``_agent_kept.py``); a root gone or refused falls back to ``call_<span id>`` with a
+warning. Every bundle reduces the same by Codex and by ours."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("agents")
+
+from agents import Agent, RunConfig, Runner
+
+import rollout_trace_sdk
+from rollout_trace_sdk.integrations import _agent_kept
+from rollout_trace_sdk.integrations._agent_kept import FOLDER, PausedFiles
+from rollout_trace_sdk.integrations._agent_spans import PausedAgentRun, WaitingCall
+from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+
+from ...record.recorder_support import loss_report
+from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
+from .resume_elsewhere import AGENTS
+from .scripted import QUESTION, reduce_both, register, trace_bundles
+
+_PACKAGE = Path(rollout_trace_sdk.__file__).resolve().parents[1]
+
+
+def _pause(agent: Agent[Any], stored: Path, **options: Any) -> None:
+    """``agent``'s run paused at a call waiting for approval, its state stored in ``stored``
+    (``to_string``, as a service keeps it for the approval)."""
+
+    async def run() -> None:
+        paused = await Runner.run(agent, QUESTION, **options)
+        assert paused.interruptions
+        stored.write_text(paused.to_state().to_string())
+
+    asyncio.run(run())
+
+
+def _resume_elsewhere(
+    fake: FakeAgentsAPI, root: Path, stored: Path, decision: str, agent: str, schema: int
+) -> tuple[Path, str]:
+    """Resume the stored state in a second process: the bundle its run made and its
+    stderr (the recorder's warnings)."""
+    before = set(trace_bundles(root)) if root.exists() else set()
+    command = [sys.executable, "-m", "tests.integrations.agents_sdk.resume_elsewhere"]
+    result = subprocess.run(
+        [*command, fake.base_url, str(root), str(stored), decision, agent, str(schema)],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        cwd=_PACKAGE,
+        env={**os.environ, "PYTHONPATH": str(_PACKAGE)},
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == 0, stderr
+    assert result.stdout.decode().strip() == f'"{REPORT}"'
+    [bundle] = set(trace_bundles(root)) - before
+    return bundle, stderr
+
+
+def _answered(state: dict[str, Any], tool: dict[str, Any]) -> str:
+    """The text that answered ``tool``, checked carried after the model's call by the
+    request of the turn that ran it."""
+    [output] = tool["model_visible_output_item_ids"]
+    [request] = [
+        call
+        for call in state["inference_calls"].values()
+        if call["codex_turn_id"] == tool["started_by_codex_turn_id"]
+    ]
+    assert tool["model_visible_call_item_ids"][0] in request["request_item_ids"]
+    assert output in request["request_item_ids"]
+    text: str = state["conversation_items"][output]["body"]["parts"][0]["text"]
+    return text
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_run_resumed_in_another_process_runs_the_paused_call(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    """Paused here, approved and resumed in another process: its tool call was
+    ``call_<span id>`` with ``{}`` (the paused calls were kept in this process's memory),
+    its output answering no call. Now it is the model's call, answered in its request, and
+    the kept file is marked resumed; nothing warned, nothing lost."""
+    register(processors, tmp_path, schema_version=schema)
+    stored = tmp_path / "state.json"
+    stored.parent.mkdir(exist_ok=True)
+    _pause(AGENTS["asker"](fake.base_url), stored)
+    [paused] = trace_bundles(tmp_path)
+    resumed, stderr = _resume_elsewhere(fake, tmp_path, stored, "approve", "asker", schema)
+    assert "RecorderWarning" not in stderr
+    state = reduce_both(resumed)
+    [tool] = state["tool_calls"].values()
+    assert tool["tool_call_id"] == tool["model_visible_call_id"] == "call_weather"
+    assert tool["summary"]["input_preview"] == '{"city":"Oslo"}'
+    assert tool["execution"]["status"] == "completed"
+    assert _answered(state, tool) == WEATHER
+    [kept] = (tmp_path / FOLDER).iterdir()
+    assert kept.suffix == ".resumed"
+    reduce_both(paused)
+    assert not loss_report(paused)
+    assert not loss_report(resumed)
+
+
+def test_a_call_rejected_in_another_process_is_answered_by_the_rejection(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """Rejected in another process: the resumed run runs no function span (the SDK writes
+    the rejection as the call's output), so no tool call is made up in its bundle and the
+    kept file stays for a later resume; its request carries the model's call and the
+    rejection (a guard: as in one process)."""
+    register(processors, tmp_path, schema_version=3)
+    stored = tmp_path / "state.json"
+    _pause(AGENTS["asker"](fake.base_url), stored)
+    resumed, stderr = _resume_elsewhere(fake, tmp_path, stored, "reject", "asker", 3)
+    assert "RecorderWarning" not in stderr
+    state = reduce_both(resumed)
+    assert not state["tool_calls"]
+    [request] = state["inference_calls"].values()
+    texts = [
+        part.get("text")
+        for item in request["request_item_ids"]
+        for part in state["conversation_items"][item]["body"].get("parts") or ()
+    ]
+    assert any("not approved" in str(text) for text in texts)
+    [kept] = (tmp_path / FOLDER).iterdir()
+    assert kept.suffix == ".json"
+
+
+def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_another_process(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The call waiting is an agent run as a tool's (``translate``, whose agent Asker asks
+    for Bergen): resumed in another process, the inner run's call is the model's
+    (``call_bergen``, Bergen), answered in the inner agent's request, and the caller's call
+    is ``call_translate`` with its arguments."""
+    register(processors, tmp_path, schema_version=3)
+    stored = tmp_path / "state.json"
+    _pause(AGENTS["triage"](fake.base_url), stored)
+    resumed, stderr = _resume_elsewhere(fake, tmp_path, stored, "approve", "triage", 3)
+    assert "RecorderWarning" not in stderr
+    state = reduce_both(resumed)
+    tools = {tool["tool_call_id"]: tool for tool in state["tool_calls"].values()}
+    assert set(tools) == {"call_translate", "call_bergen", "call_handoff"}
+    assert tools["call_translate"]["summary"]["input_preview"] == '{"input":"rain in Oslo"}'
+    assert tools["call_bergen"]["summary"]["input_preview"] == '{"city":"Bergen"}'
+    assert _answered(state, tools["call_bergen"]) == WEATHER
+    assert not loss_report(resumed)
+
+
+def test_runs_paused_under_one_trace_id_each_resume_their_own_calls_elsewhere(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """Two runs paused under one trace id (``trace_id=`` a conversation's) by two agents,
+    resumed in two other processes, the later first: each resumed run runs its own paused
+    run's call (the kept files are told apart by agent and tool, each taken once)."""
+    register(processors, tmp_path, schema_version=3)
+    config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
+    states = {name: tmp_path / f"{name}.json" for name in ("asker", "bergen")}
+    for name, stored in states.items():
+        _pause(AGENTS[name](fake.base_url), stored, run_config=config)
+    calls = {}
+    for name in ("bergen", "asker"):
+        bundle, stderr = _resume_elsewhere(fake, tmp_path, states[name], "approve", name, 3)
+        assert "RecorderWarning" not in stderr
+        [tool] = reduce_both(bundle)["tool_calls"].values()
+        calls[name] = (tool["tool_call_id"], tool["summary"]["input_preview"])
+    assert calls == {
+        "asker": ("call_weather", '{"city":"Oslo"}'),
+        "bergen": ("call_bergen", '{"city":"Bergen"}'),
+    }
+    assert sorted(p.suffix for p in (tmp_path / FOLDER).iterdir()) == [".resumed"] * 2
+
+
+@pytest.mark.parametrize("root", ["gone", "symlinked"])
+def test_a_run_resumed_where_the_kept_calls_cannot_be_read_falls_back(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], root: str
+) -> None:
+    """The resumed process's root is gone (another machine's, or removed), or its folder of
+    kept calls is a symlink (refused, as the reducer refuses one in a bundle): the resumed
+    run is recorded as before, ``call_<span id>`` with ``{}`` (the resumed function span
+    traces no arguments), with a warning, and the run is unharmed."""
+    paused_root = tmp_path / "paused"
+    register(processors, paused_root, schema_version=3)
+    stored = tmp_path / "state.json"
+    _pause(AGENTS["asker"](fake.base_url), stored)
+    if root == "gone":
+        resumed_root = tmp_path / "gone"
+    else:
+        resumed_root = tmp_path / "other"
+        resumed_root.mkdir()
+        (resumed_root / FOLDER).symlink_to(paused_root / FOLDER)
+    bundle, stderr = _resume_elsewhere(fake, resumed_root, stored, "approve", "asker", 3)
+    assert "no paused run's calls were found" in stderr
+    [tool] = reduce_both(bundle)["tool_calls"].values()
+    assert tool["tool_call_id"].startswith("call_span_")
+    assert tool["summary"]["input_preview"] == "{}"
+    [kept] = (paused_root / FOLDER).iterdir()
+    assert kept.suffix == ".json"  # not taken
+
+
+def _waiting(arguments: str) -> WaitingCall:
+    call = {"type": "function_call", "call_id": "call_a", "name": "f", "arguments": arguments}
+    inner = WaitingCall({**call, "call_id": "call_inner"})
+    return WaitingCall(call, inner=PausedAgentRun(None, [inner]))
+
+
+def test_the_kept_calls_are_redacted_private_and_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file holds what the bundle would (a secret in the arguments redacted), 0600 in a
+    0700 folder; a run whose calls exceed ``MAX_BYTES`` is kept without their arguments;
+    at most ``FILES_KEPT`` files stay, the oldest removed."""
+    monkeypatch.setattr(_agent_kept, "FILES_KEPT", 2)
+    monkeypatch.setattr(_agent_kept, "MAX_BYTES", 4096)
+    files = PausedFiles(True)
+    secret = "sk-proj-" + "A1b2C3d4" * 6
+    assert files.write(tmp_path, "trace_1", "Asker", [_waiting(f'{{"key":"{secret}"}}')])
+    [kept] = (tmp_path / FOLDER).iterdir()
+    assert secret not in kept.read_text()
+    assert "call_inner" in kept.read_text()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / FOLDER).stat().st_mode) == 0o700
+    assert files.write(tmp_path, "trace_2", "Asker", [_waiting("x" * 5000)])
+    assert files.write(tmp_path, "trace_3", "Asker", [_waiting("{}")])
+    assert len(list((tmp_path / FOLDER).iterdir())) == 2
+    [large] = files.resumed(tmp_path, "trace_2", "Asker", lambda calls: True)
+    assert "arguments" not in large.call and large.call["call_id"] == "call_a"
+    assert large.inner is not None and large.inner.calls[0].call["call_id"] == "call_inner"
+    with pytest.warns(Warning, match="no paused run's calls"):
+        assert files.resumed(tmp_path, "trace_1", "Asker", lambda calls: True) == []
