@@ -110,6 +110,14 @@ class PausedFiles:
             return []
         return found
 
+    def answered(self, root: Path | None, trace_id: str, call_ids: set[str]) -> None:
+        """A run resumed under ``trace_id`` answered ``call_ids`` without running them (the
+        calls were rejected: the SDK runs no ``function`` span, it sends the rejection): the
+        files not resumed yet holding one of them are marked resumed, so that no later
+        resumed run takes their calls for its own."""
+        if root is not None and call_ids:
+            _bounded(lambda: _mark(root, trace_id, call_ids), "reading")
+
     def _write(self, root: Path, trace_id: str, agent: str, calls: list[WaitingCall]) -> bool:
         data = self._encoded(trace_id, agent, calls, arguments=True)
         if len(data) > MAX_BYTES:
@@ -186,24 +194,14 @@ def _take(
 ) -> list[WaitingCall] | None:
     """The chosen paused run's calls (see :meth:`PausedFiles.resumed`), its file renamed
     ``.resumed``; ``None`` when no file fits."""
-    root_fd = os.open(root, _DIR_FLAGS)
+    folder = _folder(root)
     try:
-        folder = os.open(FOLDER, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd)
-    finally:
-        os.close(root_fd)
-    try:
-        prefix = key_of(trace_id) + "-"
-        names = sorted(name for name in os.listdir(folder) if name.startswith(prefix))
+        names = _names(folder, trace_id)
         for name in names:
             if not name.endswith(_FRESH):
                 continue
             calls = _fitting(folder, name, trace_id, agent, runs)
-            if calls is None:
-                continue
-            stem = name.removesuffix(_FRESH)
-            try:  # taken: another process may take it first
-                os.rename(name, stem + _RESUMED, src_dir_fd=folder, dst_dir_fd=folder)
-            except FileNotFoundError:
+            if calls is None or not _taken(folder, name):
                 continue
             return calls
         for name in reversed(names):
@@ -216,15 +214,54 @@ def _take(
         os.close(folder)
 
 
-def _fitting(
-    folder: int,
-    name: str,
-    trace_id: str,
-    agent: str,
-    runs: Callable[[list[dict[str, Any]]], bool],
-) -> list[WaitingCall] | None:
-    """The calls kept in ``name`` when its run is ``agent``'s under ``trace_id`` and ``runs``
-    them; ``None`` otherwise, or when it is no regular file, too large or not a kept run."""
+def _mark(root: Path, trace_id: str, call_ids: set[str]) -> None:
+    """Mark resumed the files not resumed yet under ``trace_id`` whose calls (not those of
+    an agent run as a tool under them) include one of ``call_ids``."""
+    folder = _folder(root)
+    try:
+        for name in _names(folder, trace_id):
+            body = _read(folder, name, trace_id) if name.endswith(_FRESH) else None
+            calls = body.get("calls") if body is not None else None
+            if isinstance(calls, list) and any(
+                isinstance(one, dict)
+                and isinstance(one.get("call"), dict)
+                and one["call"].get("call_id") in call_ids
+                for one in calls
+            ):
+                _taken(folder, name)
+    finally:
+        os.close(folder)
+
+
+def _folder(root: Path) -> int:
+    """The kept files' folder under ``root``, opened (the root followed: the user named it;
+    the folder not, a symlink there is refused)."""
+    root_fd = os.open(root, _DIR_FLAGS)
+    try:
+        return os.open(FOLDER, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd)
+    finally:
+        os.close(root_fd)
+
+
+def _names(folder: int, trace_id: str) -> list[str]:
+    """The files kept under ``trace_id``, oldest first."""
+    prefix = key_of(trace_id) + "-"
+    return sorted(name for name in os.listdir(folder) if name.startswith(prefix))
+
+
+def _taken(folder: int, name: str) -> bool:
+    """Rename a file not resumed yet ``.resumed``: whether this call did (another process
+    may take it first)."""
+    try:
+        os.rename(name, name.removesuffix(_FRESH) + _RESUMED, src_dir_fd=folder, dst_dir_fd=folder)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _read(folder: int, name: str, trace_id: str) -> dict[str, Any] | None:
+    """The run kept in ``name`` under ``trace_id``; ``None`` when it is no regular file, is
+    too large, or holds no run of that trace id."""
     try:
         fd = os.open(name, _FILE_FLAGS, dir_fd=folder)
     except OSError:
@@ -238,10 +275,26 @@ def _fitting(
         os.close(fd)
     try:
         body = orjson.loads(data)
-        if body.get("trace_id") != trace_id or body.get("agent") != agent:
-            return None
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) and body.get("trace_id") == trace_id else None
+
+
+def _fitting(
+    folder: int,
+    name: str,
+    trace_id: str,
+    agent: str,
+    runs: Callable[[list[dict[str, Any]]], bool],
+) -> list[WaitingCall] | None:
+    """The calls kept in ``name`` when its run is ``agent``'s under ``trace_id`` and ``runs``
+    them; ``None`` otherwise, or when it is not a kept run (see :func:`_read`)."""
+    body = _read(folder, name, trace_id)
+    if body is None or body.get("agent") != agent:
+        return None
+    try:
         calls = [_waiting(one) for one in body["calls"]]
-    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return None
     return calls if calls and runs([waiting.call for waiting in calls]) else None
 

@@ -101,6 +101,18 @@ class PausedCalls:
                 return [call.kept() for call in chosen.calls]
         return self._files.resumed(self._root(), trace_id, agent, runs)
 
+    def answered(self, trace_id: str, call_ids: set[str]) -> None:
+        """A run resumed under ``trace_id`` answered ``call_ids`` without running them (they
+        were rejected): the paused runs holding one of them count as resumed, so that no
+        later resumed run of that agent and tool takes their calls for its own."""
+        with self._lock:
+            for run in self._runs:
+                if run.trace_id == trace_id and any(
+                    waiting.call.get("call_id") in call_ids for waiting in run.calls
+                ):
+                    run.resumed = True
+        self._files.answered(self._root(), trace_id, call_ids)
+
 
 class PausedRuns:
     """The runs of one trace that ended with calls waiting, by agent name, their tool calls
@@ -165,6 +177,24 @@ def outlive(waiting: list[WaitingCall]) -> None:
         if call.tool is not None:
             call.tool.outlive_turn()
     waiting.clear()
+
+
+def answered_ids(request: Any) -> set[str]:
+    """The call ids a model call's request (a response span's input items, a generation
+    span's messages) answers: its ``function_call_output`` items' and tool messages'."""
+    ids = set()
+    for item in request if isinstance(request, list) else ():
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call_output":
+            call_id = item.get("call_id")
+        elif item.get("role") == "tool":
+            call_id = item.get("tool_call_id")
+        else:
+            continue
+        if isinstance(call_id, str):
+            ids.add(call_id)
+    return ids
 
 
 def _runs_tool(name: str, calls: list[dict[str, Any]]) -> bool:

@@ -67,6 +67,10 @@ class TraceRecording:
         self.outcome: Outcome = "completed"
         #: a resumed run's outermost span (see ``_resumed``): its end ends the bundle
         self.resumed_by: str | None = None
+        #: the trace's first model call is yet to come: a resumed run's (its trace started
+        #: anew in another process, or reattached here), its request may answer calls the
+        #: paused run left waiting that were rejected (see ``PausedCalls.answered``)
+        self.rejections_unseen = True
         #: the runs of this trace that ended with calls waiting (for approval)
         self.paused = PausedRuns()
 

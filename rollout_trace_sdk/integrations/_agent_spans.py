@@ -18,6 +18,7 @@ class SpanScope:
 
     __slots__ = (
         "agent",
+        "answers_paused",
         "as_tool",
         "call",
         "call_id",
@@ -68,6 +69,9 @@ class SpanScope:
         #: function spans come before any model call of its own; ``None``: none chosen yet
         #: (``[]`` once its run makes a model call: it resumes none from then on)
         self.resuming: list[WaitingCall] | None = None
+        #: an agent's, in a run resumed in a bundle of its own whose first model call came
+        #: before any function span: that call's request answers the calls rejected
+        self.answers_paused = False
 
     def inherit(self) -> SpanScope:
         child = SpanScope(self.turn, self.agent, self.tools)

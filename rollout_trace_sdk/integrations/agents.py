@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # the redactor is imported with the writer, when a bundle is 
     from ..record.redact import RedactionConfig
 from ._agent_kept import PausedFiles
 from ._agent_loop import LoopThread
-from ._agent_paused import PausedCalls
+from ._agent_paused import PausedCalls, answered_ids
 from ._agent_recording import TraceRecording
 from ._agent_spans import (
     SPAN_CALLS,
@@ -289,6 +289,10 @@ class RolloutTraceProcessor(TracingProcessor):
         if kind in _STRUCTURE:  # the task and turn spans between a tool call and its agent
             if parent is not None:
                 recording.spans[span.span_id] = parent
+                if kind == "turn" and recording.rejections_unseen:
+                    recording.rejections_unseen = False
+                    # no function span ran first: a resumed run's calls were rejected, perhaps
+                    parent.answers_paused = parent.resuming is None
                 if kind == "turn":  # a model call: the run goes on
                     settle(parent.unanswered)  # the tools returned None
                     settle(parent.resuming)  # the resumed run did not run these (rejected)
@@ -329,6 +333,11 @@ class RolloutTraceProcessor(TracingProcessor):
                 if recording.rollout is None:
                     return
                 parent = SpanScope(recording.root_turn(), "")
+            if parent.answers_paused:  # the trace's first request, no function span before
+                parent.answers_paused = False
+                answered = answered_ids(span.span_data.input)
+                if answered:
+                    self._paused.answered(span.trace_id, answered)
             if kind == "response":
                 record_response(parent, span)
             else:

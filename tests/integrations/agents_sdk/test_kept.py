@@ -112,19 +112,25 @@ def test_a_run_resumed_in_another_process_runs_the_paused_call(
     assert not loss_report(resumed)
 
 
-def test_a_call_rejected_in_another_process_is_answered_by_the_rejection(
+def test_a_call_rejected_in_another_process_leaves_no_call_for_a_later_run(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
 ) -> None:
-    """Rejected in another process: the resumed run runs no function span (the SDK writes
-    the rejection as the call's output), so no tool call is made up in its bundle and the
-    kept file stays for a later resume; its request carries the model's call and the
-    rejection (a guard: as in one process)."""
+    """Two runs of one agent paused under one trace id at calls of one tool; the first
+    rejected in another process, the second approved in a third. The rejected run runs no
+    function span (the SDK sends the rejection as the call's output), so no tool call is
+    made up in its bundle; its request carries the model's call and the rejection. Its kept
+    file was left to be taken, and the approved run took it: its tool call was the rejected
+    run's ``call_weather`` (Oslo). Now the rejected run's first request, answering
+    ``call_weather``, marks that file resumed, and the approved run runs its own
+    ``call_bergen``."""
     register(processors, tmp_path, schema_version=3)
-    stored = tmp_path / "state.json"
-    _pause(AGENTS["asker"](fake.base_url), stored)
-    resumed, stderr = _resume_elsewhere(fake, tmp_path, stored, "reject", "asker", 3)
+    config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
+    states = {name: tmp_path / f"{name}.json" for name in ("asker", "asker_bergen")}
+    for name, stored in states.items():
+        _pause(AGENTS[name](fake.base_url), stored, run_config=config)
+    rejected, stderr = _resume_elsewhere(fake, tmp_path, states["asker"], "reject", "asker", 3)
     assert "RecorderWarning" not in stderr
-    state = reduce_both(resumed)
+    state = reduce_both(rejected)
     assert not state["tool_calls"]
     [request] = state["inference_calls"].values()
     texts = [
@@ -133,8 +139,16 @@ def test_a_call_rejected_in_another_process_is_answered_by_the_rejection(
         for part in state["conversation_items"][item]["body"].get("parts") or ()
     ]
     assert any("not approved" in str(text) for text in texts)
-    [kept] = (tmp_path / FOLDER).iterdir()
-    assert kept.suffix == ".json"
+    approved, stderr = _resume_elsewhere(
+        fake, tmp_path, states["asker_bergen"], "approve", "asker_bergen", 3
+    )
+    assert "RecorderWarning" not in stderr
+    [tool] = reduce_both(approved)["tool_calls"].values()
+    assert (tool["tool_call_id"], tool["summary"]["input_preview"]) == (
+        "call_bergen",
+        '{"city":"Bergen"}',
+    )
+    assert sorted(p.suffix for p in (tmp_path / FOLDER).iterdir()) == [".resumed"] * 2
 
 
 def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_another_process(
