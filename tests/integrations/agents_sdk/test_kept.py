@@ -196,6 +196,44 @@ def test_runs_paused_under_one_trace_id_each_resume_their_own_calls_elsewhere(
     assert sorted(p.suffix for p in (tmp_path / FOLDER).iterdir()) == [".resumed"] * 2
 
 
+def test_two_workers_resuming_at_once_take_one_paused_run_each(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """Two runs of one agent paused under one trace id at calls of one tool, resumed at
+    once by two worker processes: each takes one kept file (renamed ``.resumed``, which
+    only one of them can do), so the two bundles record the two calls, none twice (a
+    guard; which worker gets which is the order they come in, as documented)."""
+    register(processors, tmp_path, schema_version=3)
+    config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
+    states = {name: tmp_path / f"{name}.json" for name in ("asker", "asker_bergen")}
+    for name, stored in states.items():
+        _pause(AGENTS[name](fake.base_url), stored, run_config=config)
+    paused = set(trace_bundles(tmp_path))
+    command = [sys.executable, "-m", "tests.integrations.agents_sdk.resume_elsewhere"]
+    workers = [
+        subprocess.Popen(
+            [*command, fake.base_url, str(tmp_path), str(stored), "approve", name, "3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=_PACKAGE,
+            env={**os.environ, "PYTHONPATH": str(_PACKAGE)},
+        )
+        for name, stored in states.items()
+    ]
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=300)
+        assert worker.returncode == 0, stderr.decode()
+        assert b"RecorderWarning" not in stderr
+    resumed = set(trace_bundles(tmp_path)) - paused
+    calls = sorted(
+        tool["tool_call_id"]
+        for bundle in resumed
+        for tool in reduce_both(bundle)["tool_calls"].values()
+    )
+    assert calls == ["call_bergen", "call_weather"]
+    assert sorted(p.suffix for p in (tmp_path / FOLDER).iterdir()) == [".resumed"] * 2
+
+
 @pytest.mark.parametrize("root", ["gone", "symlinked"])
 def test_a_run_resumed_where_the_kept_calls_cannot_be_read_falls_back(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], root: str
@@ -253,3 +291,8 @@ def test_the_kept_calls_are_redacted_private_and_bounded(
     assert large.inner is not None and large.inner.calls[0].call["call_id"] == "call_inner"
     with pytest.warns(Warning, match="no paused run's calls"):
         assert files.resumed(tmp_path, "trace_1", "Asker", lambda calls: True) == []
+    # a file older than KEPT_SECONDS goes at the next write, whatever the count
+    [old] = (p for p in (tmp_path / FOLDER).iterdir() if p.suffix == ".json")
+    os.utime(old, (0, 0))
+    assert files.write(tmp_path, "trace_4", "Asker", [_waiting("{}")])
+    assert old not in set((tmp_path / FOLDER).iterdir())
