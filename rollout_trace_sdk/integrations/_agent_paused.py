@@ -107,9 +107,7 @@ class PausedCalls:
         later resumed run of that agent and tool takes their calls for its own."""
         with self._lock:
             for run in self._runs:
-                if run.trace_id == trace_id and any(
-                    waiting.call.get("call_id") in call_ids for waiting in run.calls
-                ):
+                if run.trace_id == trace_id and _holds(run.calls, call_ids):
                     run.resumed = True
         self._files.answered(self._root(), trace_id, call_ids)
 
@@ -118,10 +116,25 @@ class PausedRuns:
     """The runs of one trace that ended with calls waiting, by agent name, their tool calls
     still open (see the module's docstring). Used under the trace's recording lock."""
 
-    __slots__ = ("_runs",)
+    __slots__ = ("_answered", "_runs")
 
     def __init__(self) -> None:
         self._runs: list[tuple[str, list[WaitingCall]]] = []
+        #: runs whose calls a later request of the trace answered without running them
+        #: (rejected): their tool calls end with the trace, and they are kept for no run
+        self._answered: list[list[WaitingCall]] = []
+
+    def waiting(self) -> bool:
+        """Whether a run of this trace ended with calls waiting that no run took yet."""
+        return bool(self._runs)
+
+    def answered(self, call_ids: set[str]) -> None:
+        """A request of the trace answered ``call_ids`` without running them (a run
+        resumed in the trace rejected them: no function span ran them): the paused runs
+        holding one of them are resumed by no later run, here or in another bundle."""
+        for entry in [entry for entry in self._runs if _holds(entry[1], call_ids)]:
+            self._runs.remove(entry)
+            self._answered.append(entry[1])
 
     def paused(self, ctx: SpanScope) -> None:
         """The agent ``ctx``'s run ended with calls waiting (``ctx.unanswered``): their
@@ -164,9 +177,10 @@ class PausedRuns:
         (``"None"``, their output in no turn). Returns each paused run's agent and calls
         (:meth:`WaitingCall.kept`), for a run resumed in a later bundle."""
         runs = [(agent, [waiting.kept() for waiting in calls]) for agent, calls in self._runs]
-        for _, calls in self._runs:
+        for calls in [*(calls for _, calls in self._runs), *self._answered]:
             settle(calls)
         self._runs.clear()
+        self._answered.clear()
         return runs
 
 
@@ -195,6 +209,10 @@ def answered_ids(request: Any) -> set[str]:
         if isinstance(call_id, str):
             ids.add(call_id)
     return ids
+
+
+def _holds(calls: list[WaitingCall], call_ids: set[str]) -> bool:
+    return any(waiting.call.get("call_id") in call_ids for waiting in calls)
 
 
 def _runs_tool(name: str, calls: list[dict[str, Any]]) -> bool:

@@ -289,11 +289,12 @@ class RolloutTraceProcessor(TracingProcessor):
         if kind in _STRUCTURE:  # the task and turn spans between a tool call and its agent
             if parent is not None:
                 recording.spans[span.span_id] = parent
-                if kind == "turn" and recording.rejections_unseen:
-                    recording.rejections_unseen = False
-                    # no function span ran first: a resumed run's calls were rejected, perhaps
-                    parent.answers_paused = parent.resuming is None
                 if kind == "turn":  # a model call: the run goes on
+                    # the agent's first, no function span before: a resumed run's whose
+                    # calls were rejected, perhaps (its request answers them, see ``_end``)
+                    first, recording.rejections_unseen = recording.rejections_unseen, False
+                    if parent.resuming is None and (first or recording.paused.waiting()):
+                        parent.answers_paused = True
                     settle(parent.unanswered)  # the tools returned None
                     settle(parent.resuming)  # the resumed run did not run these (rejected)
                     parent.resuming = []
@@ -333,10 +334,11 @@ class RolloutTraceProcessor(TracingProcessor):
                 if recording.rollout is None:
                     return
                 parent = SpanScope(recording.root_turn(), "")
-            if parent.answers_paused:  # the trace's first request, no function span before
+            if parent.answers_paused:  # see ``_start``
                 parent.answers_paused = False
                 answered = answered_ids(span.span_data.input)
                 if answered:
+                    recording.paused.answered(answered)
                     self._paused.answered(span.trace_id, answered)
             if kind == "response":
                 record_response(parent, span)

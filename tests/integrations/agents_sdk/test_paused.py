@@ -165,6 +165,33 @@ def test_a_call_rejected_in_the_callers_trace_is_answered_by_the_rejection(
     assert not loss_report(bundle)
 
 
+def test_a_call_rejected_in_the_callers_trace_is_kept_for_no_later_run(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """Paused and rejected inside one ``with trace(...)`` under a conversation's trace id,
+    then a run of the same agent paused at the same tool under that id and resumed in a
+    bundle of its own: the rejected run's call was kept at its trace's end (no function
+    span ran it), and the later resumed run took it, recording ``call_weather`` (Oslo) for
+    its own ``call_bergen``. Now the resumed run's request that answered it marks it."""
+    register(processors, tmp_path)
+    trace_id = "trace_0123456789abcdef0123456789abcdef"
+    first = approval_agent(fake.base_url)
+    second = approval_agent(fake.base_url, "Asker", "You ask for Bergen.")
+
+    async def run() -> Path:
+        with trace("approval", trace_id=trace_id):
+            paused = await Runner.run(first, QUESTION)
+            state = paused.to_state()
+            state.reject(paused.interruptions[0])
+            await Runner.run(first, state)
+        config = RunConfig(trace_id=trace_id)
+        state = await _paused(second, run_config=config)
+        [resumed] = await _resume(tmp_path, [(second, state)], config)
+        return resumed
+
+    assert _call(asyncio.run(run())) == ("call_bergen", '{"city":"Bergen"}')
+
+
 async def _run(agent: Agent[Any], start: Any, *, streamed: bool) -> RunResult | RunResultStreaming:
     if not streamed:
         return await Runner.run(agent, start)
