@@ -27,7 +27,7 @@ from rollout_trace_sdk.integrations._agent_kept import FOLDER, PausedFiles
 from rollout_trace_sdk.integrations._agent_spans import PausedAgentRun, WaitingCall
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 
-from ...record.recorder_support import loss_report
+from ...record.recorder_support import loss_report, of_type, payload
 from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
 from .resume_elsewhere import AGENTS
 from .scripted import QUESTION, reduce_both, register, trace_bundles
@@ -107,6 +107,13 @@ def test_a_run_resumed_in_another_process_runs_the_paused_call(
     assert _answered(state, tool) == WEATHER
     [kept] = (tmp_path / FOLDER).iterdir()
     assert kept.suffix == ".resumed"
+    # the SDK started the trace anew there (on_trace_start): no "resumed" said (docs)
+    [event] = [
+        payload(resumed, e["payload"]["event_payload"])
+        for e in of_type(resumed, "protocol_event_observed")
+        if e["payload"]["event_type"] == "agents_sdk_trace"
+    ]
+    assert "resumed" not in event
     reduce_both(paused)
     assert not loss_report(paused)
     assert not loss_report(resumed)
