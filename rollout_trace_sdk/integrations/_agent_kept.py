@@ -15,10 +15,11 @@ the bundle is, at most :data:`MAX_BYTES`, 0600 in a 0700 folder.
 
 A resumed run takes a file by renaming it ``.resumed`` (atomic: two workers resuming two
 runs paused under one trace id at once take one each); a state resumed twice gets the
-latest resumed again. Each write removes files older than :data:`KEPT_SECONDS` and the
-oldest past :data:`FILES_KEPT` (resumed ones first). Every read and write runs in a thread of
-its own, waited for at most :data:`IO_TIMEOUT` seconds (a hung disk costs the span that
-long, once, never more); reads are confined as the reducer's are (the folder and files
+latest resumed again; a run's request answering a kept call without running it (rejected:
+no function span runs it) marks its file resumed too. Each write removes files older than
+:data:`KEPT_SECONDS` and the oldest past :data:`FILES_KEPT` (resumed ones first). Every read
+and write runs in a thread of its own, waited for at most :data:`IO_TIMEOUT` seconds (a hung
+disk costs each one that long, and leaves its thread waiting on the disk); reads are confined as the reducer's are (the folder and files
 opened ``O_NOFOLLOW``, regular files only, ``O_NONBLOCK``, bounded). Nothing here raises:
 a failure is a warning, and the run is recorded as before (``call_<span id>``).
 """
