@@ -174,7 +174,8 @@ class Follower:
 
     def _pending(self, t: _Transcript, n: int) -> list[_Pending]:
         """Thread ``n``'s records this reading adds: the new ones in the transcript's order,
-        merged by time with the ones that ended since they were printed (at their end)."""
+        merged by time with the ones that ended since they were printed (at their end; first
+        on a tie)."""
         m = t.m
         new: list[_Pending] = []
         ended: list[_Pending] = []
@@ -192,7 +193,9 @@ class Follower:
                 if shown.running or any(line.text not in shown.texts for line in lines):
                     ended.append(_Pending(_at(m, entry, end=True), n, key, lines, running, True))
         ended.sort(key=lambda p: p.at)
-        return list(_merged([new, ended]))
+        # on a tie the end goes first: a record starting in the millisecond another ended
+        # (the tool call a response asked for, written in the response's batch) came after it
+        return list(_merged([ended, new]))
 
     def _lane(self, t: _Transcript, n: int) -> list[Line]:
         """The line naming the agent of what follows, when it is not the last one printed:

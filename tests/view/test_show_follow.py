@@ -390,3 +390,32 @@ def test_codex_recordings_read_after_each_of_their_lines_print_all_of_them(
     as first read, and the line never came out."""
     followed, shown = _replayed(bundle, tmp_path)
     _all_once(followed, shown)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_call_that_ended_as_the_next_began_is_ended_above_it(tmp_path: Path, schema: int) -> None:
+    """An inference call printed running, whose response and the tool call it asked for
+    come in one reading with the same millisecond (a recorder writes both in one batch):
+    its ``↳ ended`` line comes first, then the tool call. The tool call came first, under
+    the call still printed ``running``, as if it ran before the model had answered."""
+    from rollout_trace_sdk.model import events as ev
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.show import render_plain
+    from rollout_trace_sdk.view.show_follow import Follower
+
+    from ..reduce.builder import Scenario, message, request, response, start_tool
+
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    follower = Follower(thread=None, call=None, full=False)
+    out = io.StringIO()
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")))
+    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    fc = {"type": "function_call", "id": "fc1", "name": "x", "call_id": "c1", "arguments": "{}"}
+    bundle.clock_step = 0  # the response and the tool's start in one millisecond
+    bundle.complete("inf-1", response(fc))
+    start_tool(bundle, "c1", ev.ToolCallKind.other("x"), "x")
+    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    text = out.getvalue()
+    assert "  ▸ inference inf-1 gpt-test · running" in text
+    assert _one(text, "↳ ended · ▸ inference inf-1") < _one(text, "⚙ x c1")
