@@ -174,8 +174,7 @@ class Follower:
 
     def _pending(self, t: _Transcript, n: int) -> list[_Pending]:
         """Thread ``n``'s records this reading adds: the new ones in the transcript's order,
-        merged by time with the ones that ended since they were printed (at their end; first
-        on a tie)."""
+        merged by time with the ones that ended since they were printed (at their end)."""
         m = t.m
         new: list[_Pending] = []
         ended: list[_Pending] = []
@@ -193,9 +192,7 @@ class Follower:
                 if shown.running or any(line.text not in shown.texts for line in lines):
                     ended.append(_Pending(_at(m, entry, end=True), n, key, lines, running, True))
         ended.sort(key=lambda p: p.at)
-        # on a tie the end goes first: a record starting in the millisecond another ended
-        # (the tool call a response asked for, written in the response's batch) came after it
-        return list(_merged([ended, new]))
+        return list(_merged([new, ended]))
 
     def _lane(self, t: _Transcript, n: int) -> list[Line]:
         """The line naming the agent of what follows, when it is not the last one printed:
@@ -314,19 +311,26 @@ def _at(m: Mapping[str, Any], entry: tuple[str, int, Any], *, end: bool) -> int:
 def _merged(lists: Sequence[list[_Pending]]) -> Iterator[_Pending]:
     """The records of ``lists`` by time, each list's own order kept (a tool call stays under
     the inference call that asked for it though it may have started first): the list whose
-    next record is earliest gives it, the first list on a tie."""
+    next record is earliest gives it; on a tie an end before a start (a record starting in
+    the millisecond another ended came after it: the tool call a response asked for, written
+    in the response's batch; the parent reading a helper's answer), then the first list."""
     heads = [0] * len(lists)
     while True:
         best = None
         for k, items in enumerate(lists):
             if heads[k] < len(items) and (
-                best is None or items[heads[k]].at < lists[best][heads[best]].at
+                best is None or _order(items[heads[k]]) < _order(lists[best][heads[best]])
             ):
                 best = k
         if best is None:
             return
         yield lists[best][heads[best]]
         heads[best] += 1
+
+
+def _order(pending: _Pending) -> tuple[int, bool]:
+    """A record's place in :func:`_merged`: its time, an end before a start on a tie."""
+    return pending.at, not pending.ended
 
 
 def _lossy(reports: Sequence[str]) -> bool:

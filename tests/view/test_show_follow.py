@@ -419,3 +419,37 @@ def test_a_call_that_ended_as_the_next_began_is_ended_above_it(tmp_path: Path, s
     text = out.getvalue()
     assert "  ▸ inference inf-1 gpt-test · running" in text
     assert _one(text, "↳ ended · ▸ inference inf-1") < _one(text, "⚙ x c1")
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_an_agent_that_ended_a_call_as_another_began_one_is_printed_first(
+    tmp_path: Path, schema: int
+) -> None:
+    """Across agents too: a helper's inference call printed running, then its end and the
+    root's next call in one reading with the same millisecond (the root reads the helper's
+    answer at once). The helper's ``↳ ended`` comes first; the root's new record came first,
+    the agents taken in tree order on a tie: the root held the answer before the helper gave
+    it."""
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.show import render_plain
+    from rollout_trace_sdk.view.show_follow import Follower
+
+    from ..reduce.builder import Scenario, message, request, response
+
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    follower = Follower(thread=None, call=None, full=False)
+    out = io.StringIO()
+    bundle.begin()
+    bundle.start_thread("thread-helper", "/root/helper")
+    bundle.start_turn("turn-h", "thread-helper")
+    ask = request(message("user", "check", "u2"))
+    bundle.infer("inf-h", ask, thread_id="thread-helper", turn_id="turn-h")
+    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    bundle.clock_step = 0  # the helper's answer and the root's next call in one millisecond
+    answer = response(message("assistant", "fine", "a1"))
+    bundle.complete("inf-h", answer, thread_id="thread-helper", turn_id="turn-h")
+    bundle.infer("inf-r", request(message("user", "go", "u1")))
+    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    text = out.getvalue()
+    assert "  ▸ inference inf-h gpt-test · running" in text
+    assert _one(text, "↳ ended · ▸ inference inf-h") < _one(text, "▸ inference inf-r")
