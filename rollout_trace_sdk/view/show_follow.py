@@ -10,7 +10,8 @@ agent whenever the agent changes. A record printed while it ran (an inference ca
 call or the terminal command or code cell it started, a code cell, a compaction) is printed
 again, head line and new lines only, marked ``↳ ended ·``, when it ends; one that had ended
 and says more later (a turn's reason, the agent a message reached, an output read after the
-call ended), marked ``↳ more ·``. Codex's corpora and the demo, each read after every line of
+call ended), marked ``↳ more ·``; an agent printed running, with its own line marked
+``↳ ended ·``, when it ends. Codex's corpora and the demo, each read after every line of
 its log, print every line ``show`` prints (tests/view/test_show_follow.py).
 
 It stops by itself when the recording closes (``complete``, ``closed with partial
@@ -118,8 +119,7 @@ class Follower:
             self.started = True
             lines += self._header(t, reports)
             for n in threads:
-                lines += t.thread_head(n)
-                self.lanes.add(t.m["threads"][n]["id"])
+                lines += self._head(t, n)
                 self.last_lane = t.m["threads"][n]["id"]
                 for entry in t.entries(n):
                     rendered = list(t.entry(*entry))
@@ -128,10 +128,14 @@ class Follower:
             return lines
         pending = [self._pending(t, n) for n in threads]
         for item in _merged([p for p in pending if p]):
-            lines += self._lane(t, item.thread)
-            if item.ended:
+            if item.key[0] == "thread":  # an agent's end: its own line names it
+                self.last_lane = item.key[1]
+                lines += [Line(0, (("", ""),)), *_again(item.lines, self.shown[item.key])]
+            elif item.ended:
+                lines += self._lane(t, item.thread)
                 lines += _again(item.lines, self.shown[item.key])
             else:
+                lines += self._lane(t, item.thread)
                 lines += item.lines
             self.shown[item.key] = _shown(item.running, item.lines)
         return lines
@@ -191,6 +195,14 @@ class Follower:
                 lines = list(t.entry(*entry))
                 if shown.running or any(line.text not in shown.texts for line in lines):
                     ended.append(_Pending(_at(m, entry, end=True), n, key, lines, running, True))
+        thread = m["threads"][n]
+        key = ("thread", thread["id"])
+        shown = self.shown.get(key)
+        if shown is not None and shown.running and thread.get("st") != "running":
+            at = thread.get("e")
+            at = at if isinstance(at, int) else max((p.at for p in new + ended), default=0)
+            head = list(t.thread_head(n))[1:]  # its line, the blank line above it left out
+            ended.append(_Pending(at, n, key, head, False, True))
         ended.sort(key=lambda p: p.at)
         return list(_merged([new, ended]))
 
@@ -202,9 +214,17 @@ class Follower:
             return []
         self.last_lane = ident
         if ident not in self.lanes:
-            self.lanes.add(ident)
-            return list(t.thread_head(n))
+            return self._head(t, n)
         return [Line(0, (("", ""),)), Line(0, ((f"━━ {t.lane(n)}", "bold cyan"),))]
+
+    def _head(self, t: _Transcript, n: int) -> list[Line]:
+        """Agent ``n``'s line, printed the first time anything of it is: remembered as a
+        record, so that an agent printed running says when it ends (``↳ ended ·``)."""
+        thread = t.m["threads"][n]
+        self.lanes.add(thread["id"])
+        lines = list(t.thread_head(n))
+        self.shown[("thread", thread["id"])] = _shown(thread.get("st") == "running", lines)
+        return lines
 
     def _one(self, t: _Transcript, reports: Sequence[str]) -> list[Line]:
         """``--call``: the record once it is there, and again (new lines) when it ends."""

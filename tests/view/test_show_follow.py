@@ -184,8 +184,10 @@ def test_follows_a_recording_to_its_end(tmp_path: Path, schema: int) -> None:
         _one(text, needle)
     # the helper's line comes after the root's tool call, and the root's last answer after
     # the helper's: printed in the order they came, under a line naming the agent
-    helper = _one(text, "━━ /root/helper (Ada)")
-    assert _one(text, "→ built fine") < helper < _one(text, "the build is fine")
+    heads = [n for n, line in enumerate(lines) if line.startswith("━━ /root/helper (Ada)")]
+    assert len(heads) == 1, text
+    helper, helper_ended = heads[0], _one(text, "↳ ended · ━━ /root/helper (Ada)")
+    assert _one(text, "→ built fine") < helper < _one(text, "the build is fine") < helper_ended
     back = [n for n, line in enumerate(lines) if line == "━━ /root"]
     assert back and helper < back[0] < _one(text, "assistant: all done")
     shown = subprocess.run(
@@ -453,3 +455,41 @@ def test_an_agent_that_ended_a_call_as_another_began_one_is_printed_first(
     text = out.getvalue()
     assert "  ▸ inference inf-h gpt-test · running" in text
     assert _one(text, "↳ ended · ▸ inference inf-h") < _one(text, "▸ inference inf-r")
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_helper_that_ends_is_said_to_have_ended(tmp_path: Path, schema: int) -> None:
+    """A sub-agent printed running says when it ends (``↳ ended ·`` and its line, with its
+    status, counts and time), once; nothing said so before: a helper that finished and one
+    still working read alike until the recording closed."""
+    from rollout_trace_sdk.model import events as ev
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.show import render_plain
+    from rollout_trace_sdk.view.show_follow import Follower
+
+    from ..reduce.builder import Scenario, message, request, response
+
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    follower = Follower(thread=None, call=None, full=False)
+    out = io.StringIO()
+    bundle.begin()
+    bundle.start_thread("thread-helper", "/root/helper")
+    bundle.start_turn("turn-h", "thread-helper")
+    bundle.infer(
+        "inf-h",
+        request(message("user", "check", "u2")),
+        thread_id="thread-helper",
+        turn_id="turn-h",
+    )
+    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    answer = response(message("assistant", "fine", "a1"))
+    bundle.complete("inf-h", answer, thread_id="thread-helper", turn_id="turn-h")
+    bundle.end_turn(turn_id="turn-h", thread_id="thread-helper")
+    bundle.event(ev.ThreadEnded("thread-helper", "completed"))
+    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    bundle.infer("inf-r", request(message("user", "go", "u1")))
+    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    text = out.getvalue()
+    ended = _one(text, "↳ ended · ━━ /root/helper")
+    assert " · completed · 1 inference call · " in text.splitlines()[ended]
+    assert _one(text, "↳ ended · ▸ inference inf-h") < ended < _one(text, "▸ inference inf-r")
