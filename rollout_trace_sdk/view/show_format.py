@@ -22,6 +22,8 @@ FAILED: Final = FAILED_STATUSES
 OUTPUT_LINES: Final = 6
 OUTPUT_CHARS: Final = 600
 ARGS_CHARS: Final = 300
+#: The narrowest a line is wrapped to on a terminal, however deep its indentation.
+_MIN_WRAP: Final = 20
 
 Segment = tuple[str, str]  # (text, rich style; "" for none)
 
@@ -219,10 +221,15 @@ def render_plain(lines: Sequence[Line], out: TextIO) -> None:
 
 
 def render_rich(lines: Sequence[Line], console: Any) -> None:
-    """Colour and width-aware wrapping through a ``rich.console.Console``."""
-    from rich.padding import Padding
+    """Colour and width-aware wrapping through a ``rich.console.Console``: each line wrapped
+    to the width its indentation leaves, each piece indented and ending where its text does
+    (rich's ``Padding`` filled every line with blanks to the terminal's width, which a
+    terminal made narrower afterwards broke in two)."""
     from rich.text import Text
 
     for line in lines:
         text = Text.assemble(*[(visible(t), s) if s else visible(t) for t, s in line.parts])
-        console.print(Padding(text, (0, 0, 0, 2 * line.indent)), soft_wrap=False)
+        pad = 2 * line.indent
+        for piece in text.wrap(console, max(console.width - pad, _MIN_WRAP)):
+            piece.rstrip()
+            console.print(Text.assemble(" " * pad, piece), soft_wrap=True)

@@ -86,3 +86,21 @@ def test_summary_on_a_terminal_wraps_at_its_width(demo_bundle: Path) -> None:
     assert max(len(line) for line in narrow.splitlines()) <= 60
     wide = _on_terminal(["summary", str(demo_bundle)], 60, {"NO_COLOR": "1", "COLUMNS": "140"})
     assert max(len(line) for line in wide.splitlines()) > 60
+
+
+@pytest.mark.parametrize("env", [{}, {"NO_COLOR": "1"}], ids=["colour", "no-colour"])
+def test_lines_are_not_padded_to_the_terminals_width(
+    demo_bundle: Path, env: dict[str, str]
+) -> None:
+    """Each line ends where its text does: every line was padded with spaces to the
+    terminal's width (rich's padding), so a terminal made narrower afterwards (which reflows
+    what it printed) broke each line in two, and a copied line carried its trailing blanks
+    (found by review user43, following agents on a 40-column terminal)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", _on_terminal(["show", str(demo_bundle)], 60, env))
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 60
+    assert [line for line in lines if line.endswith(" ")] == []
+    deep = [n for n, line in enumerate(lines) if line.startswith("      args: ")]
+    assert deep and any(lines[n + 1].startswith("      ") for n in deep)
