@@ -80,7 +80,30 @@ def find_agent(threads: Sequence[Mapping[str, Any]], wanted: str) -> Mapping[str
         return matches[0]
     if matches:
         raise LookupError(f"{wanted!r} starts {len(matches)} thread ids; give more of it")
-    raise LookupError(f"no agent with path, nickname or thread id {wanted!r} in this rollout")
+    raise LookupError(
+        f"no agent with path, nickname or thread id {wanted!r} in this rollout"
+        + _paths_ending(threads, wanted)
+    )
+
+
+#: How many agents a refusal names whose path ends with the name given.
+_SUGGESTED = 5
+
+
+def _paths_ending(threads: Sequence[Mapping[str, Any]], wanted: str) -> str:
+    """The agents whose path ends with ``wanted`` as a segment (a task name, as the spawn
+    gave it: ``worker_1`` for ``/root/worker_1``), said after a refusal: what names them."""
+    paths = [
+        visible(str(t["agent_path"]))
+        for t in threads
+        if isinstance(t.get("agent_path"), str)
+        and "/" not in wanted
+        and any(names(wanted, seg) for seg in t["agent_path"].rsplit("/", 1)[1:])
+    ]
+    if not paths:
+        return ""
+    more = f", … ({len(paths) - _SUGGESTED} more)" if len(paths) > _SUGGESTED else ""
+    return f" (a path that ends so: {', '.join(paths[:_SUGGESTED])}{more})"
 
 
 def _agent_label(thread: Mapping[str, Any]) -> str:
