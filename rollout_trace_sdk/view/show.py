@@ -271,7 +271,10 @@ class _Transcript:
                 if item.get("json"):
                     yield Line(2, ((_item_text(item, self.full), "cyan"),))
                 else:
+                    # named by its call id, as the tool call that runs it will be
                     label = action_label(kind, item["text"])
+                    if isinstance(item.get("call_id"), str):
+                        label += f" {item['call_id']}"
                     yield Line(
                         2, ((f"{label}: ", "bold cyan"), (_clip(item["text"], self.full), ""))
                     )

@@ -590,3 +590,22 @@ def test_the_header_says_tokens_no_call_recorded_are_not_recorded(demo_state: An
     state = {**demo_state, "inference_calls": {k: {**c, "usage": None} for k, c in calls.items()}}
     header = plain_transcript(state).splitlines()[0]
     assert " · tokens not recorded" in header and "out tokens" not in header, header
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_function_call_no_tool_call_ran_names_its_call_id(tmp_path: Path, schema: int) -> None:
+    """A function call the response asked for that no tool call records (not run yet, as
+    ``show --follow`` prints a response before its tools start; or never run: a run stopped
+    at ``max_turns``) read ``function call: {"cmd":"sleep 8"}``, with nothing saying which
+    call it was, while the tool call printed a moment later is named by that id (review
+    user43)."""
+    from rollout_trace_sdk.view.load import load_state
+
+    from ..reduce.builder import Scenario, message, request, response
+
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    fc = {"type": "function_call", "id": "fc1", "name": "x", "call_id": "c1", "arguments": "{}"}
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(fc))
+    text = plain_transcript(load_state(bundle.flush(), lenient=True, skipped=[]))
+    assert "    function call c1: {}\n" in text, text
