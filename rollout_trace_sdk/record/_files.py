@@ -487,6 +487,7 @@ def write_chunk_v3(
     tool output past the limit left the bundle its loss report alone (review ops41)."""
     if not write_records(chunk, sink, seal_below):
         _filter_lines(chunk)
+        sink.seal_finished()
         missing = sink.missing(chunk.payloads, chunk.payloads_done)
         _write_lines_before_missing(chunk, log_fd, log_size, missing, _CITED_RECORD)
         return

@@ -265,23 +265,37 @@ class ShardSink:
 
     def missing(self, records: list[ShardRecord], handed: int) -> set[int]:
         """The ordinals of ``records`` (a chunk's, the first ``handed`` of them given to
-        :meth:`write`) that are not whole on disk, which no line may cite: those never
-        handed, and of each shard the last ones past its last whole batch or mark."""
+        :meth:`write`) that no line may cite after a write error: those never handed, of
+        each shard the last ones past its last whole batch or mark, and those of an unsealed
+        shard above the lowest (Codex 0.171 refuses an unsealed shard that is not the last
+        one cited: a recorder killed before its close, which ends such frames, left one)."""
         unsure = {n: count - self._good.get(n, (0, 0, 0))[1] for n, count in self._written.items()}
+        unsealed = {*self._open, *self._sealing}
+        lowest = min(unsealed, default=0)
         out = {_placed(meta)[1] for meta, _ in records[handed:]}
         for meta, _ in reversed(records[:handed]):
             shard, ordinal = _placed(meta)
             if unsure.get(shard, 0) > 0:
                 unsure[shard] -= 1
                 out.add(ordinal)
+            elif shard != lowest and shard in unsealed:
+                out.add(ordinal)
         return out
+
+    def seal_finished(self) -> None:
+        """After a write error: seal the shards the plan moved past whose records are all on
+        disk (a later shard's failure left them open), so lines may cite them (review45)."""
+        if self.failed is None and self._finished:
+            with contextlib.suppress(OSError):
+                self._seal_complete()
 
     def _seal_complete(self) -> None:
         """Seal every open shard the plan moved past once all its records are written: a
         crash then leaves at most the last shard unsealed (Codex 0.171 refuses any other)."""
         finished = self._finished
         assert finished is not None
-        for number in [n for n in self._open if finished.get(n) == self._written.get(n)]:
+        whole = [n for n in self._open if n not in self._unflushed]  # all after a success
+        for number in [n for n in whole if finished.get(n) == self._written.get(n)]:
             self._seal(number)
 
     def _write(self, records: Iterable[ShardRecord]) -> int:

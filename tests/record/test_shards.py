@@ -130,6 +130,28 @@ def test_a_write_error_keeps_what_was_not_written_and_a_retry_stores_it_once(
     assert sealed and [i for i, _ in _records(data)] == ["raw_payload:1", "raw_payload:2"]
 
 
+def test_no_line_may_cite_a_shard_above_one_whose_seal_failed(tmp_path: Path) -> None:
+    """Shard 1's records are on disk but its frame's end is refused (a full disk): the
+    records then written whole to shard 2 are still not to be cited. Codex 0.171 refuses an
+    unsealed shard that is not the last one the lines cite, so a recorder killed before its
+    close would leave a bundle it cannot read (review45); shard 1 stays the last one cited."""
+    plan = ShardPlan(rotate_bytes=200)  # records of 85 bytes: two per shard
+    sink = ShardSink(tmp_path, finished=plan.finished)
+    body = b'"' + b"x" * 60 + b'"'
+    first = [plan.place("protocol_event", body) for _ in range(2)]
+    sink.write([record for _, record in first if record is not None])
+    saved = _unwritable(sink._open[1][0])  # its seal, at shard 2's first write, is refused
+    then = [plan.place("protocol_event", body) for _ in range(2)]
+    assert [ref.shard for ref, _ in (*first, *then)] == [1, 1, 2, 2]
+    records = [record for _, record in then if record is not None]
+    sink.write(records)
+    assert sink.open_shards == [1, 2]
+    with pytest.raises(OSError):
+        sink.settle()
+    assert sink.missing(records, 2) == {3, 4}
+    os.close(saved)
+
+
 def _unwritable(fd: int) -> int:
     """Make ``fd`` refuse writes (as a full disk would); returns a copy to restore it with."""
     saved = os.dup(fd)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -187,6 +188,50 @@ def test_a_shard_write_the_full_disk_stops_part_way_is_cut_back_and_a_retry_stor
         assert ids == [f"raw_payload:{n}" for n in range(1, 32)]
 
 
+def test_the_lines_a_refused_shard_leaves_cite_no_unsealed_shard_but_the_last(
+    tmp_path: Path,
+) -> None:
+    """A chunk whose records fill shards 1 and 2 (the plan moved past both) and begin shard 3
+    with a tool output the full disk refuses: the lines before the one citing it are written
+    (review rec42), but shards 1 and 2, whole on disk, were left unsealed (they are sealed
+    once a write succeeds), and those lines cited them. Codex 0.171 refuses an unsealed shard
+    that is not the last one cited ("missing footer in payload shard 1"): a recorder killed
+    before its close left a bundle it could not read (5 of 7 killed runs, review45; none
+    before the lines were written). Whole shards the plan moved past are sealed first."""
+    with _tmpfs(tmp_path / "disk", "512k") as disk:
+        plan = ShardPlan(rotate_bytes=200)  # two small records a shard
+        sink = ShardSink(disk, finished=plan.finished)
+        refs, records = [], []
+        small = [b'"' + letter * 60 + b'"' for letter in (b"a", b"b", b"c", b"d")]
+        for body in [*small, orjson.dumps(os.urandom(200_000).hex())]:
+            ref, record = plan.place("tool_result", body)
+            assert record is not None
+            refs.append(ref)
+            records.append(record)
+        assert [ref.shard for ref in refs] == [1, 1, 2, 2, 3]
+        lines = b"".join(  # a line citing each, as the writer encodes a reference
+            b'{"event_payload":{"raw_payload_id":"%s","kind":{"type":"tool_result"},"shard":%d}}\n'
+            % (ref.raw_payload_id.encode(), ref.shard or 0)
+            for ref in refs
+        )
+        chunk = _files.Chunk(records, bytearray(lines), 1, len(refs))
+        log = disk / "trace.jsonl"
+        log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        while (room := os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize) > 100_000:
+            os.write(filler, os.urandom(min(room - 100_000, 4096)))
+        os.close(filler)
+        try:
+            _files.write_chunk_v3(chunk, sink, log_fd, 0)
+        finally:
+            os.close(log_fd)
+        assert isinstance(chunk.error, OSError) and chunk.error.errno == errno.ENOSPC
+        assert chunk.lines_done == 4  # every line but the large record's
+        cited = sorted({int(n) for n in re.findall(rb'"shard":(\d+)', log.read_bytes())})
+        unsealed = [n for n in cited if not _sealed(disk / layout.shard_name(n))]
+        assert unsealed in ([], cited[-1:]), (cited, unsealed)
+
+
 def test_a_schema_3_first_chunk_holds_the_reserve_before_its_records(tmp_path: Path) -> None:
     """Schema 3 writes a chunk's records (compressed into shards) before its lines: the
     reserve is taken ahead of both, or a first chunk that fills the disk leaves no room
@@ -286,6 +331,13 @@ async def test_a_shard_that_cannot_be_made_counts_each_lost_payload_once(tmp_pat
             loss_report(bundle)
         )
         check_bundle(bundle)
+
+
+def _sealed(path: Path) -> bool:
+    """Whether a shard file ends with its frame's end (a complete zstd frame)."""
+    stream = zstandard.ZstdDecompressor().decompressobj()
+    stream.decompress(path.read_bytes())
+    return bool(stream.eof and not stream.unused_data)
 
 
 def _shard_records(path: Path) -> list[bytes]:
