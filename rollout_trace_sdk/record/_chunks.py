@@ -556,14 +556,19 @@ class ChunkWriter(RecordQueue):
             chunk.line_count - chunk.lines_done,
             chunk.lines[chunk.bytes_done :],
         )
+        self._note_failure(chunk.error)
+
+    def _note_failure(self, error: Exception) -> None:
+        """The writer's first failure: kept (``stats.failed``), a reason of the loss report,
+        warned of once. Also a seal the close could not write (``aclose``)."""
         if self._failed is None:
-            self._failed = chunk.error
-            self._reasons.append(f"writing the bundle failed ({chunk.error})")
+            self._failed = error
+            self._reasons.append(f"writing the bundle failed ({error})")
             log.warning(
                 "rollout_trace_sdk: cannot write trace bundle %s: %s; recording stops here, "
                 "the agent goes on",
                 self.bundle_dir,
-                chunk.error,
+                error,
             )
 
     def _lose(self, payloads: list[_QueuedPayload], events: int, lines: bytes | bytearray) -> None:

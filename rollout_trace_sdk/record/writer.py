@@ -505,8 +505,10 @@ class BundleWriter(RoomWaits):
                 if self._sink is not None:
                     # schema 3: every shard sealed before recording_completed is written (a
                     # seal that failed leaves its shard open, and ``sealed`` says so)
-                    with contextlib.suppress(OSError):
+                    try:
                         await self._closing_step(held, self._seal)
+                    except OSError as exc:  # the first failure, maybe: said (review45)
+                        self._note_failure(exc)
                     sealed = self._sink.sealed
                 if self._failed is not None:
                     # the report may not have made it (its payload file could not be

@@ -225,6 +225,33 @@ async def test_a_shard_whose_seal_fails(
 
 
 @pytest.mark.anyio
+async def test_a_seal_refused_at_the_close_is_a_failure_the_rollout_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The only write the disk refuses is the end of the shard's frame, at the close (EIO;
+    a shard at ``RLIMIT_FSIZE``): the bundle is left unclosed, as a log closed over an
+    unsealed shard is refused whole by Codex. ``rollout.stats`` said nothing failed and
+    nothing was lost, and nothing was warned: the caller took the bundle for whole (3 of 156
+    runs of review45's fault campaign). It is the writer's failure, warned of once."""
+
+    def refused(self: ShardSink, number: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(ShardSink, "_finish", refused)
+    async with open_rollout(tmp_path, schema_version=3) as rollout, rollout.root.turn() as turn:
+        for n in range(3):
+            async with turn.tool_call(f"c{n}", "f", arguments={"n": n}) as tool:
+                tool.completed({"type": "function_call_output", "call_id": f"c{n}", "output": "x"})
+    bundle = bundle_in(tmp_path)
+    assert "recording_completed" not in types(bundle)
+    assert check_bundle(bundle)["recording_status"] == "unclosed"
+    assert rollout.stats is not None
+    assert isinstance(rollout.stats.failed, OSError) and rollout.stats.failed.errno == errno.EIO
+    warned = [r.getMessage() for r in caplog.records if r.name.startswith("rollout_trace_sdk")]
+    assert len(warned) == 1 and "cannot write trace bundle" in warned[0], warned
+
+
+@pytest.mark.anyio
 async def test_a_moment_of_full_disk_on_a_shard_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
