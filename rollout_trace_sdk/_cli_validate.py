@@ -42,6 +42,8 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for problem in report.problems:  # they quote the bundle's paths and ids
         print(visible(str(problem)), file=out)
     _notes(report, err)
+    # beside the problems too: a writer's failure there is what explains them (review45)
+    _reported(path, err)
     shown = visible(report.bundle)
     if report.problems:
         print(f"{len(report.problems)} problem(s) in {shown}", file=err)
@@ -52,7 +54,6 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 file=err,
             )
         return _REFUSED
-    _reported(path, err)
     print(f"OK {shown}: {report.events} events, {report.payloads} payloads", file=out)
     return 0
 
@@ -61,7 +62,8 @@ def _reported(bundle: Path, err: TextIO) -> None:
     """What the recorder said at the log's end (events dropped, values approximated, secrets
     redacted), as notes: a bundle whose recorder left events out is valid, and reads as OK,
     but a user asking about it should learn that it is not all that happened (a bundle past
-    its ``max_bundle_bytes`` ceiling said OK and nothing else)."""
+    its ``max_bundle_bytes`` ceiling said OK and nothing else); one whose writer failed names
+    problems (threads that never ended), and the report says why."""
     for said in _recorder_said(bundle):
         print(visible(f"note: {said}"), file=err)
 

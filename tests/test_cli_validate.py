@@ -688,3 +688,28 @@ def test_payloads_cut_by_a_capture_limit_are_noted_as_the_state_counts_them(
         assert f"note: payloads cut by a capture limit ({counts}): the reducers say " in err
     code, _, err = run("validate", make_bundle(tmp_path))
     assert code == 0 and "capture limit" not in err
+
+
+def test_a_damaged_bundle_says_what_the_recorder_reported_it_lost(tmp_path: Path) -> None:
+    """A bundle whose writer failed (a real ``EFBIG`` past ``RLIMIT_FSIZE``) closes with its
+    loss report and threads that never ended: ``validate`` names those problems, and the
+    report that explains them is a note beside them. It was printed beside an OK only, so
+    the problems stood alone ("thread ... started here never ended", "no rollout_ended
+    event"), the cause nowhere (review45)."""
+    import subprocess
+    import sys
+
+    from tests.record.test_writer_limits import _PAST_THE_FILE_LIMIT
+
+    done = subprocess.run(
+        [sys.executable, "-c", _PAST_THE_FILE_LIMIT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (bundle,) = tmp_path.glob("trace-*")
+    code, out, err = run("validate", bundle)
+    assert code == 1 and "started here never ended" in out, out
+    assert "note: the recorder reported: dropped " in err and "File too large" in err, err
