@@ -395,15 +395,15 @@ class Runtime:
 
     def counted_only(self) -> Runtime:
         """This rollout's runtime for work whose start the bundle will not hold, because the
-        bundle reached its ceiling (schema 3 with ``max_bundle_bytes``) when it started: its
-        events and payloads, and those of all it starts, are counted as dropped instead of
-        offered to the writer. A refused start handed back the null twin before, so that a
+        bundle reached its ceiling (schema 3 with ``max_bundle_bytes``) or its writer failed
+        (a disk that refused a write: review45) when it started: its events and payloads,
+        and those of all it starts, are counted as dropped instead of offered to the writer. A refused start handed back the null twin before, so that a
         sub-agent started past the ceiling lost its turns, calls and their events uncounted
         (the loss report said 55 events where 2,400 were missing: user39). The ids, open
         handles and names stay this runtime's, so the work still ends in order and is
-        counted when the rollout closes. Its hot paths (``flat``, ``fast_tools``) are None
-        already: a ceiling needs limits, and those paths are for bundles without any
-        (``RecordQueue.flat``)."""
+        counted when the rollout closes. It takes no hot path (``flat``, ``fast_tools``):
+        those offer to the writer, which after a failure drops and counts each event too, but
+        a ceiling's runtime never had them (they are for bundles without limits)."""
         counted = self._counted
         if counted is None:
             counted = Runtime.__new__(Runtime)
@@ -426,6 +426,7 @@ class Runtime:
 
             counted.event = _event
             counted.payload = _payload
+            counted.flat = counted.fast_tools = None
             # its items neither stored nor remembered, only counted (see ``_counted_items``)
             counted.items = None if self.items is None else CountedItems(sink.lost_payload)
             counted._counted = counted
