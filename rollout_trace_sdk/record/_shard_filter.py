@@ -1,5 +1,7 @@
-"""Schema-3 payload storage, the redaction of bodies: which ones go through the writer's
-filter (``_shards.ShardSink``, in the worker thread), checked together where they can be."""
+"""Schema-3 payload storage, what is done to a body before it is stored (by
+``_shards.ShardSink``, in the worker thread): which bodies go through the writer's redaction
+filter, checked together where they can be; and the cut of a body longer than its capture
+limit, at a character's start, its capture then saying how much was kept."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import bisect
 import itertools
 from collections.abc import Callable
 from typing import Final
+
+from ..model.events import PayloadCapture
 
 #: What the sink applies to each body before storing it (the writer's redaction).
 BodyFilter = Callable[[bytes], bytes]
@@ -72,3 +76,22 @@ def _known_clean(bodies: list[bytes], check: Callable[[list[bytes]], bool] | Non
         for i in batch:
             flags[i] = True
     return flags
+
+
+def utf8_prefix(body: bytes, limit: int) -> bytes:
+    """The longest prefix of ``body`` of at most ``limit`` bytes that does not end inside a
+    UTF-8 sequence (a truncated body is still text a person can read)."""
+    if len(body) <= limit:
+        return body
+    end = limit
+    # step back over continuation bytes (10xxxxxx) to the start of the cut character
+    while end > 0 and body[end] & 0xC0 == 0x80:
+        end -= 1
+    return body[:end]
+
+
+def settle_capture(capture: PayloadCapture, retained: int) -> None:
+    """Fill in a truncated capture's ``retained_bytes`` (in the worker thread, once the body
+    is redacted and cut). The reference is frozen for everyone else; until the record is
+    written no line citing it is encoded (the writer sees to that)."""
+    object.__setattr__(capture, "retained_bytes", retained)

@@ -31,9 +31,8 @@ from typing import Any, Final
 import zstandard
 
 from ..model import layout
-from ..model.events import PayloadCapture
 from ._deferred import render
-from ._shard_filter import BodyFilter, filtered
+from ._shard_filter import BodyFilter, filtered, settle_capture, utf8_prefix
 from ._shard_plan import ORDINAL_BITS, ORDINAL_MASK, ShardRecord
 
 #: Shard files are private to their owner, like every other file of a bundle.
@@ -59,25 +58,6 @@ COMPRESS_SLICE: Final = 64 << 10
 _LAST_EMPTY_BLOCK: Final = b"\x01\x00\x00"
 #: A placed record's id (``layout.raw_payload_id``) as bytes, from its ordinal.
 _ID_FORMAT: Final = layout.RAW_PAYLOAD_PREFIX.encode() + b"%d"
-
-
-def utf8_prefix(body: bytes, limit: int) -> bytes:
-    """The longest prefix of ``body`` of at most ``limit`` bytes that does not end inside a
-    UTF-8 sequence (a truncated body is still text a person can read)."""
-    if len(body) <= limit:
-        return body
-    end = limit
-    # step back over continuation bytes (10xxxxxx) to the start of the cut character
-    while end > 0 and body[end] & 0xC0 == 0x80:
-        end -= 1
-    return body[:end]
-
-
-def settle_capture(capture: PayloadCapture, retained: int) -> None:
-    """Fill in a truncated capture's ``retained_bytes`` (in the worker thread, once the body
-    is redacted and cut). The reference is frozen for everyone else; until the record is
-    written no line citing it is encoded (the writer sees to that)."""
-    object.__setattr__(capture, "retained_bytes", retained)
 
 
 class ShardSink:

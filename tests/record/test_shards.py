@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import codec, layout
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record._shard_filter import utf8_prefix
 from rollout_trace_sdk.record._shard_plan import CaptureLimits, ShardPlan
-from rollout_trace_sdk.record._shards import ShardSink, compression_parameters, utf8_prefix
+from rollout_trace_sdk.record._shards import ShardSink, compression_parameters
 from rollout_trace_sdk.record.redact import Redactor
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.errors import ReduceError
