@@ -146,9 +146,10 @@ class Handle(Emitter):
         end it will never have is counted, so that the loss report says what the bundle
         misses (what the null twin handed out instead is asked to record is not seen).
 
-        Refused because the bundle reached its ceiling, the handle stays open on a runtime
-        that counts instead of writing (``Runtime.counted_only``): what it and all it starts
-        would have recorded is counted, where a null twin would have hidden it."""
+        Refused because the bundle reached its ceiling or its writer stopped (a disk
+        failure), the handle stays open on a runtime that counts instead of writing
+        (``Runtime.counted_only``): what it and all it starts would have recorded is
+        counted, where a null twin would have hidden it."""
         rt = self._rt
         if recorded:
             rt._open[id(self)] = (self._close_at_shutdown, owner)
@@ -164,8 +165,9 @@ class Handle(Emitter):
     def _start_dropped(self) -> bool:
         """The start event this handle offered itself (a thread's, a turn's) was dropped:
         whether the handle must stop here, ended and not live (its parent hands out the null
-        twin). Dropped because the bundle reached its ceiling, it goes on instead on the
-        runtime that counts (see :meth:`_opened`): ``False``, and ``self._rt`` is that one."""
+        twin). Dropped because the bundle reached its ceiling or its writer stopped, it goes
+        on instead on the runtime that counts (see :meth:`_opened`): ``False``, and
+        ``self._rt`` is that one."""
         if self._counting():
             return False
         self._live = False
@@ -173,11 +175,12 @@ class Handle(Emitter):
         return True
 
     def _counting(self) -> bool:
-        """Whether a start just dropped was dropped because the bundle reached its ceiling;
-        if so the handle goes on on the runtime that counts (``Runtime.counted_only``), for
-        :meth:`_opened` and :meth:`_start_dropped` alike."""
+        """Whether a start just dropped was dropped because the bundle reached its ceiling
+        or its writer stopped (``refuses_work``); if so the handle goes on on the runtime
+        that counts (``Runtime.counted_only``), for :meth:`_opened` and
+        :meth:`_start_dropped` alike."""
         rt = self._rt
-        if not rt.sink.past_ceiling():
+        if not rt.sink.refuses_work():
             return False
         self._rt = rt.counted_only()
         return True

@@ -417,7 +417,7 @@ class RecordQueue(ProcessShare):
 
     def lost_payload(self) -> None:
         """Count a payload that will not be written though nothing offered it to the queue
-        (work not started past the bundle's ceiling, see :meth:`past_ceiling`): its bytes
+        (work not started past the bundle's ceiling, see :meth:`refuses_work`): its bytes
         are not known, as it was never serialised."""
         if _get_ident() != self._loop_ident:
             with self._inbox_lock:
@@ -425,11 +425,12 @@ class RecordQueue(ProcessShare):
             return
         self._drop_payload(0)
 
-    def past_ceiling(self) -> bool:
-        """Whether the bundle has reached its ceiling (schema 3 with ``max_bundle_bytes``) or
-        its writer failed: a start refused now is work the bundle will not hold, whose events
-        are counted. After a failure it handed out the null twin, whose calls and items were
-        never counted (the loss report said 52 events of 95 lost: review45)."""
+    def refuses_work(self) -> bool:
+        """Whether a start refused now is work the bundle will never hold, whose events are
+        counted instead: the bundle has reached its ceiling (schema 3 with
+        ``max_bundle_bytes``), or the writer has stopped (a disk failure, a hung write).
+        Without the second, a turn started after a disk failure handed back its null twin
+        and all it did went uncounted: the loss report said 9 events of 33 (live43)."""
         return self._full or self._failed is not None
 
     async def event(

@@ -143,12 +143,13 @@ class ToolRuntime(AgentToolWork):
         reachable = session._reachable_from(self._rt)
         if (
             session._rt.sink is self._rt.sink  # this rollout's session
-            and self._rt.sink.past_ceiling()
+            and self._rt.sink.refuses_work()
             and (self._rt.counts_only or not reachable)
         ):
-            # the call or the process started past the bundle's ceiling (the call counts
-            # what it records; a recorded call's exec may start its process after it): the
-            # event the uncapped run records, counted; the ceiling explains it, no warning
+            # the call or the process started past the bundle's ceiling or after its writer
+            # stopped (the call counts what it records; a recorded call's exec may start its
+            # process after it): the event the uncapped run records, counted; the ceiling
+            # (or the failure) explains it, no warning
             self._rt.sink.lost_event()
             return
         if not reachable:

@@ -73,7 +73,7 @@ class BundleSink(Protocol):
 
     def lost_payload(self) -> None: ...
 
-    def past_ceiling(self) -> bool: ...
+    def refuses_work(self) -> bool: ...
 
     async def flush(self) -> None: ...
 
@@ -395,15 +395,16 @@ class Runtime:
 
     def counted_only(self) -> Runtime:
         """This rollout's runtime for work whose start the bundle will not hold, because the
-        bundle reached its ceiling (schema 3 with ``max_bundle_bytes``) or its writer failed
-        (a disk that refused a write: review45) when it started: its events and payloads,
-        and those of all it starts, are counted as dropped instead of offered to the writer. A refused start handed back the null twin before, so that a
-        sub-agent started past the ceiling lost its turns, calls and their events uncounted
-        (the loss report said 55 events where 2,400 were missing: user39). The ids, open
-        handles and names stay this runtime's, so the work still ends in order and is
-        counted when the rollout closes. It takes no hot path (``flat``, ``fast_tools``):
-        those offer to the writer, which after a failure drops and counts each event too, but
-        a ceiling's runtime never had them (they are for bundles without limits)."""
+        bundle reached its ceiling (schema 3 with ``max_bundle_bytes``) or its writer had
+        stopped (a disk failure: review45, live43) when it started: its events and payloads, and
+        those of all it starts, are counted as dropped instead of offered to the writer. A
+        refused start handed back the null twin before, so that a sub-agent started past
+        the ceiling lost its turns, calls and their events uncounted (the loss report said
+        55 events where 2,400 were missing: user39). The ids, open handles and names stay
+        this runtime's, so the work still ends in order and is counted when the rollout
+        closes. Its hot paths (``flat``, ``fast_tools``) are None: they offer to the
+        writer, and a writer stopped by a disk failure may have them (a ceiling needs
+        limits, and those paths are for bundles without any: ``RecordQueue.flat``)."""
         counted = self._counted
         if counted is None:
             counted = Runtime.__new__(Runtime)
@@ -426,7 +427,8 @@ class Runtime:
 
             counted.event = _event
             counted.payload = _payload
-            counted.flat = counted.fast_tools = None
+            counted.flat = None
+            counted.fast_tools = None
             # its items neither stored nor remembered, only counted (see ``_counted_items``)
             counted.items = None if self.items is None else CountedItems(sink.lost_payload)
             counted._counted = counted

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -176,6 +177,65 @@ def test_a_shard_over_the_file_size_limit_leaves_a_bundle_codex_reads(tmp_path: 
     assert "payloads" in loss_report(bundle)
     state = check_bundle(bundle)  # strict, and byte-identical with Codex 0.171 when here
     assert state["recording_status"] == "complete"
+
+
+_AFTER_THE_FAILURE_SCRIPT = """
+import os, resource, signal, sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root: str, schema: int, limit: int) -> None:
+    if limit:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    async with open_rollout(root, schema_version=schema) as rollout:
+        async with rollout.root.turn() as turn:
+            async with turn.tool_call("c0", "f", arguments={"n": 0}) as tool:
+                output = os.urandom(50_000).hex()  # past the limit, compressed or not
+                tool.completed({"type": "function_call_output", "call_id": "c0", "output": output})
+        await rollout.flush()  # the writer meets the limit and stops
+        for t in range(2):
+            async with rollout.root.turn() as turn:
+                for n in range(3):
+                    async with turn.tool_call(f"c{t}{n}", "f", arguments={"n": n}) as tool:
+                        out = {"type": "function_call_output", "call_id": f"c{t}{n}", "output": "ok"}
+                        tool.completed(out)
+    print("agent done", rollout.stats.failed is not None)
+
+anyio.run(main, sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+"""
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_work_started_after_the_disk_failed_is_counted(tmp_path: Path, schema: int) -> None:
+    """Turns and calls started once the writer had stopped on a disk failure: their starts
+    were dropped, the handles handed back their null twins, and all they would have
+    recorded went uncounted, so the loss report said 9 events where 33 were missing (the
+    lines of the whole run: 40). Found by live43's disk-failure campaign (a random script
+    under RLIMIT_FSIZE: 129 of 149 events accounted for). They go on counting now, as work
+    started past a schema-3 bundle's ceiling does: the log's lines but the report's, and
+    the events it says were dropped, are the whole run's lines."""
+    counts = []
+    for limit in (0, 20_000):
+        root = tmp_path / str(limit)
+        root.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-c", _AFTER_THE_FAILURE_SCRIPT, str(root), str(schema), str(limit)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["agent", "done", str(bool(limit))]
+        bundle = bundle_in(root)
+        assert types(bundle)[-1] == "recording_completed"
+        counts.append((len(events(bundle)), loss_report(bundle)))
+    (whole, nothing), (kept, report) = counts
+    assert nothing == ""
+    dropped = re.search(r"rollout_trace_sdk: dropped (\d+) events", report)
+    assert dropped is not None, report
+    assert kept - 1 + int(dropped[1]) == whole, (kept, report, whole)
+    check_bundle(bundle_in(tmp_path / "20000"))
 
 
 async def _rotating_agent(root: Path) -> Any:
