@@ -301,7 +301,9 @@ class ItemStore:
 
     def _by_value(self, item: Any) -> RawPayloadRef:
         if self._lazy and holds_long_string(item, self._content_min, _CUT_DEPTH):
-            return self._by_template(item)
+            ref = self._by_template(item)
+            if ref is not None:
+                return ref
         data = self._dumps(item)
         key = hashlib.sha256(data).digest()[:DIGEST]
         ref = self._by_content.get(key)
@@ -309,12 +311,17 @@ class ItemStore:
             ref = self._by_content.add(key, self._store_item(item, data))
         return ref
 
-    def _by_template(self, item: Any) -> RawPayloadRef:
+    def _by_template(self, item: Any) -> RawPayloadRef | None:
         """An item holding a long string: its content values first (each string hashed once,
         escaped later), then the item as a template over them, keyed by the template's bytes
-        and its parts (equal parts are the same payload)."""
+        and its parts (equal parts are the same payload). ``None`` when none was cut out:
+        its long strings are all kept whole (``encrypted_content``), and a template of one
+        fragment and no part (``["{...}"]``) is what both reducers read as the item, one
+        without a ``type``, refusing the bundle (live43)."""
         holes: list[RawPayloadRef] = []
         value = self._contents.cut(item, self._content_min, holes)
+        if not holes:
+            return None
         body = template_body(value, holes, self._dumps)
         digest = hashlib.sha256(body)
         for hole in holes:

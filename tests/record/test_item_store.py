@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import anyio
 import attrs
 import orjson
 import pytest
@@ -189,6 +190,55 @@ def test_a_string_of_exactly_the_minimum_length_is_a_content_value() -> None:
         ref = store.item(item)
         assert [p.kind for p in ref.parts] == ([] if size < 100 else ["content_value"])
         assert orjson.loads(put.text(ref)) == item
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_a_long_string_kept_whole_leaves_the_item_plain(lazy: bool) -> None:
+    """An item whose only long string is one never cut out (``encrypted_content``: a
+    reasoning item's, an agent message's part) is stored as plain JSON. With lazy strings
+    (the writer without limits) it was stored as a template of one fragment and no part,
+    ``["{...}"]``, which both reducers read as an item without a ``type``: a reasoning item
+    with 64 Ki characters of encrypted content in a request made the whole bundle refused
+    ("model item in payload raw_payload:6 did not contain a string type"; live43)."""
+    put = _Recorded()
+    store = ItemStore(put, content_value_min_chars=100, lazy_strings=lazy)
+    item = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "x" * 300}
+    ref = store.item(item)
+    assert ref.parts == ()
+    assert orjson.loads(put.text(ref)) == item
+
+
+def test_long_encrypted_content_in_a_request_reduces_alike(tmp_path: Path) -> None:
+    """The same through the recorder (schema 3, no limits: lazy strings): a reasoning item
+    and an agent message carrying 70,000 characters of encrypted content, sent in a
+    request, give a bundle Codex 0.171 and our reducer reduce to one state."""
+    from rollout_trace_sdk.record import open_rollout
+    from tests.record.recorder_support import bundle_in, check_bundle
+
+    encrypted = "x" * 70_000
+    items = [
+        {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": encrypted},
+        {
+            "type": "agent_message",
+            "author": "/root/a",
+            "recipient": "/root",
+            "content": [
+                {"type": "input_text", "text": "hi"},
+                {"type": "encrypted_content", "encrypted_content": encrypted + "y"},
+            ],
+        },
+    ]
+
+    async def record() -> None:
+        async with (
+            open_rollout(tmp_path, schema_version=3, model="m", provider_name="p") as rollout,
+            rollout.root.turn() as turn,
+            turn.inference({"model": "m", "input": [_msg(1), *items]}) as call,
+        ):
+            call.completed(response_id="r1", output_items=[], accept=False)
+
+    anyio.run(record)
+    check_bundle(bundle_in(tmp_path))
 
 
 def test_oversized_item_keeps_its_structure_under_max_payload_bytes() -> None:
