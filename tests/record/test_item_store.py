@@ -15,12 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.record._content_values import template_body
 from rollout_trace_sdk.record._deferred import LazyBody, render
 from rollout_trace_sdk.record._item_store import ItemStore
 from rollout_trace_sdk.record._shard_plan import CaptureLimits
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from tests.codex_oracle import codex_bin, codex_reduce
+from tests.record.recorder_support import bundle_in, check_bundle
 from tests.record.v3_harness import Conversation, V3Bundle
 from tests.test_conformance_states import first_difference
 
@@ -212,9 +214,6 @@ def test_long_encrypted_content_in_a_request_reduces_alike(tmp_path: Path) -> No
     """The same through the recorder (schema 3, no limits: lazy strings): a reasoning item
     and an agent message carrying 70,000 characters of encrypted content, sent in a
     request, give a bundle Codex 0.171 and our reducer reduce to one state."""
-    from rollout_trace_sdk.record import open_rollout
-    from tests.record.recorder_support import bundle_in, check_bundle
-
     encrypted = "x" * 70_000
     items = [
         {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": encrypted},
