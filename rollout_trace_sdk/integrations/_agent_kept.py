@@ -142,9 +142,12 @@ class PausedFiles:
                 dir_fd=folder,
             )
             try:
-                os.write(fd, data)
+                _write_all(fd, data)
                 if self._durable:
                     os.fsync(fd)
+            except OSError:
+                _remove(folder, name + ".tmp")
+                raise
             finally:
                 os.close(fd)
             os.rename(name + ".tmp", name + _FRESH, src_dir_fd=folder, dst_dir_fd=folder)
@@ -318,6 +321,14 @@ def _prune(folder: int) -> None:
     kept.sort()  # resumed first, oldest first
     for _, _, name in kept[: max(0, len(kept) - FILES_KEPT + 1)]:
         _remove(folder, name)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte: ``os.write`` writes what fits on a filling disk and returns how
+    much, and a file cut there would be published as a run kept."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _remove(folder: int, name: str) -> None:

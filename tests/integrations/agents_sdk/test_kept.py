@@ -303,3 +303,37 @@ def test_the_kept_calls_are_redacted_private_and_bounded(
     os.utime(old, (0, 0))
     assert files.write(tmp_path, "trace_4", "Asker", [_waiting("{}")])
     assert old not in set((tmp_path / FOLDER).iterdir())
+
+
+_SHORT_WRITE = """
+import resource, signal, sys
+from pathlib import Path
+from rollout_trace_sdk.integrations._agent_kept import PausedFiles
+from rollout_trace_sdk.integrations._agent_spans import WaitingCall
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit: EFBIG, as ENOSPC
+call = {"type": "function_call", "call_id": "call_a", "name": "f", "arguments": "x" * 3000}
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
+print(PausedFiles(False).write(Path(sys.argv[1]), "trace_1", "Asker", [WaitingCall(call)]))
+"""
+
+
+def test_a_file_the_disk_takes_only_part_of_is_not_kept(tmp_path: Path) -> None:
+    """A disk that fills mid-file (here a real file-size limit, which ``os.write`` meets as
+    it meets a full disk: the bytes that fit written, then an error) leaves no file: the
+    write is a failure, warned, so the run is kept in memory. A short write was taken for
+    the whole file, which was published cut (1,000 of 3,100 bytes), unreadable, and the
+    run's calls lost with no warning."""
+    result = subprocess.run(
+        [sys.executable, "-W", "always", "-c", _SHORT_WRITE, str(tmp_path)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        cwd=_PACKAGE,
+        env={**os.environ, "PYTHONPATH": str(_PACKAGE)},
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "False"
+    assert "writing the calls a paused Agents SDK run left waiting failed" in (
+        result.stderr.decode()
+    )
+    assert list((tmp_path / FOLDER).iterdir()) == []
