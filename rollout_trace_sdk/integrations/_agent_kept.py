@@ -11,7 +11,10 @@ paused bundle: the bundle is the reducer's to read (``reduce/confined.py``, whic
 integrations may not import), its tool calls do not say which agent run as a tool each
 belongs to, and a root may hold thousands of bundles; this file is one JSON line of what
 :class:`~._agent_spans.WaitingCall` keeps (the model's call items, by agent), redacted as
-the bundle is, at most :data:`MAX_BYTES`, 0600 in a 0700 folder.
+the bundle is, at most :data:`MAX_BYTES`, 0600 in a 0700 folder. The trace id and the agent
+it was kept under are written as their SHA-256, outside what is redacted: a resumed run
+looks for them as they are, and a trace id the redaction matched (a customer's id) was
+found by none.
 
 A resumed run takes a file by renaming it ``.resumed`` (atomic: two workers resuming two
 runs paused under one trace id at once take one each); a state resumed twice gets the
@@ -160,18 +163,24 @@ class PausedFiles:
     def _encoded(
         self, trace_id: str, agent: str, calls: list[WaitingCall], *, arguments: bool
     ) -> bytes:
-        body = {
-            "trace_id": trace_id,
-            "agent": agent,
-            "calls": [_call(waiting, arguments) for waiting in calls],
-        }
-        data = orjson.dumps(body, default=str)
-        if self._redact is False:
-            return data
-        from ..record.redact import RedactionConfig, Redactor
+        """The file's bytes: the calls redacted as the bundle's are; the trace id and the
+        agent, which a resumed run looks for as they are, by their hashes (redacted, a trace
+        id or agent name the redaction matched, a customer's id, was found by no run)."""
+        data = orjson.dumps([_call(waiting, arguments) for waiting in calls], default=str)
+        if self._redact is not False:
+            from ..record.redact import RedactionConfig, Redactor
 
-        config = self._redact if isinstance(self._redact, RedactionConfig) else None
-        return bytes(Redactor(config).redact(data))
+            config = self._redact if isinstance(self._redact, RedactionConfig) else None
+            data = bytes(Redactor(config).redact(data))
+        return b'{"trace":"%s","agent":"%s","calls":%s}' % (
+            _hashed(trace_id).encode(),
+            _hashed(agent).encode(),
+            data,
+        )
+
+
+def _hashed(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _call(waiting: WaitingCall, arguments: bool) -> dict[str, Any]:
@@ -281,7 +290,7 @@ def _read(folder: int, name: str, trace_id: str) -> dict[str, Any] | None:
         body = orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
-    return body if isinstance(body, dict) and body.get("trace_id") == trace_id else None
+    return body if isinstance(body, dict) and body.get("trace") == _hashed(trace_id) else None
 
 
 def _fitting(
@@ -294,7 +303,7 @@ def _fitting(
     """The calls kept in ``name`` when its run is ``agent``'s under ``trace_id`` and ``runs``
     them; ``None`` otherwise, or when it is not a kept run (see :func:`_read`)."""
     body = _read(folder, name, trace_id)
-    if body is None or body.get("agent") != agent:
+    if body is None or body.get("agent") != _hashed(agent):
         return None
     try:
         calls = [_waiting(one) for one in body["calls"]]

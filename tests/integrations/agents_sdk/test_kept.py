@@ -26,6 +26,7 @@ from rollout_trace_sdk.integrations import _agent_kept
 from rollout_trace_sdk.integrations._agent_kept import FOLDER, PausedFiles
 from rollout_trace_sdk.integrations._agent_spans import PausedAgentRun, WaitingCall
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+from rollout_trace_sdk.record.redact import RedactionConfig
 
 from ...record.recorder_support import loss_report, of_type, payload
 from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
@@ -337,3 +338,16 @@ def test_a_file_the_disk_takes_only_part_of_is_not_kept(tmp_path: Path) -> None:
         result.stderr.decode()
     )
     assert list((tmp_path / FOLDER).iterdir()) == []
+
+
+def test_a_trace_id_or_agent_the_redaction_matches_still_finds_its_calls(tmp_path: Path) -> None:
+    """A conversation's id used as the trace id, and an agent named for a customer, that the
+    processor's redaction matches (``extra_patterns``): the run is found, and neither is in
+    the file. They were redacted with the calls, then compared as they are, so no resumed
+    run found its calls (a warning, ``call_<span id>``)."""
+    files = PausedFiles(RedactionConfig(extra_patterns=[("customer", r"cust_[0-9]+")]))
+    assert files.write(tmp_path, "conv-cust_4242", "Agent cust_77", [_waiting("{}")])
+    [kept] = (tmp_path / FOLDER).iterdir()
+    assert "cust_" not in kept.read_text()
+    [call] = files.resumed(tmp_path, "conv-cust_4242", "Agent cust_77", lambda calls: True)
+    assert call.call["call_id"] == "call_a"
