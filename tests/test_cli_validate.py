@@ -696,20 +696,9 @@ def test_a_damaged_bundle_says_what_the_recorder_reported_it_lost(tmp_path: Path
     report that explains them is a note beside them. It was printed beside an OK only, so
     the problems stood alone ("thread ... started here never ended", "no rollout_ended
     event"), the cause nowhere (review45)."""
-    import subprocess
-    import sys
+    from tests.record.test_writer_limits import record_past_the_file_limit
 
-    from tests.record.test_writer_limits import _PAST_THE_FILE_LIMIT
-
-    done = subprocess.run(
-        [sys.executable, "-c", _PAST_THE_FILE_LIMIT, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    (bundle,) = tmp_path.glob("trace-*")
+    bundle = record_past_the_file_limit(tmp_path)
     code, out, err = run("validate", bundle)
     assert code == 1 and "started here never ended" in out, out
     assert "note: the recorder reported: dropped " in err and "File too large" in err, err

@@ -467,6 +467,22 @@ anyio.run(main)
 """
 
 
+def record_past_the_file_limit(root: Path) -> Path:
+    """Run ``_PAST_THE_FILE_LIMIT`` in a child process (the limit is the process's) recording
+    under ``root``; its bundle, once the child said the disk refused the write (``File too
+    large``)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PAST_THE_FILE_LIMIT, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "File too large" in done.stderr
+    return bundle_in(root)
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
 def test_a_payload_past_the_file_size_limit_keeps_the_lines_before_it(
     tmp_path: Path, schema: int
@@ -477,16 +493,7 @@ def test_a_payload_past_the_file_size_limit_keeps_the_lines_before_it(
     waited for every payload of the chunk, and the bundle held the loss report alone (17
     of 19 events lost; review ops41). In schema 3 the records before the large one are
     kept too: the shard is cut back to where they end, not removed with the rest."""
-    done = subprocess.run(
-        [sys.executable, "-c", _PAST_THE_FILE_LIMIT, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "File too large" in done.stderr
-    bundle = bundle_in(tmp_path)
+    bundle = record_past_the_file_limit(tmp_path)
     kinds = types(bundle)
     assert kinds[:2] == ["rollout_started", "thread_started"]
     assert "inference_completed" in kinds and "tool_call_started" in kinds

@@ -312,6 +312,24 @@ def test_a_state_file_is_refused(demo_bundle: Path, tmp_path: Path) -> None:
     assert "--follow follows a bundle directory" in err.getvalue()
 
 
+def _reads() -> Callable[[Path], str]:
+    """One follower (every record, not full) and what it printed: each call reads the bundle
+    at ``path`` as it stands (leniently, as ``--follow`` does), prints what is new, and
+    gives all it has printed so far."""
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.show import render_plain
+    from rollout_trace_sdk.view.show_follow import Follower
+
+    reader = Follower(thread=None, call=None, full=False)
+    out = io.StringIO()
+
+    def read(path: Path) -> str:
+        render_plain(reader.step(load_state(path, lenient=True, skipped=[])), out)
+        return out.getvalue()
+
+    return read
+
+
 def _replayed(bundle: Path, tmp_path: Path) -> tuple[str, str]:
     """``bundle``'s log as it stood after each of its lines, read in turn by one follower
     (what it printed), and what ``show`` prints of the whole bundle."""
@@ -319,19 +337,18 @@ def _replayed(bundle: Path, tmp_path: Path) -> tuple[str, str]:
 
     from rollout_trace_sdk.view.load import load_state
     from rollout_trace_sdk.view.show import render_plain, transcript_lines
-    from rollout_trace_sdk.view.show_follow import Follower
 
     copy = tmp_path / "bundle"
     shutil.copytree(bundle, copy)
     log = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
-    follower = Follower(thread=None, call=None, full=False)
-    out = io.StringIO()
+    read = _reads()
+    followed = ""
     for n in range(1, len(log) + 1):
         (copy / "trace.jsonl").write_bytes(b"".join(log[:n]))
-        render_plain(follower.step(load_state(copy, lenient=True, skipped=[])), out)
+        followed = read(copy)
     shown = io.StringIO()
     render_plain(transcript_lines(load_state(bundle, lenient=True, skipped=[])), shown)
-    return out.getvalue(), shown.getvalue()
+    return followed, shown.getvalue()
 
 
 def _all_once(followed: str, shown: str) -> None:
@@ -401,24 +418,19 @@ def test_a_call_that_ended_as_the_next_began_is_ended_above_it(tmp_path: Path, s
     its ``↳ ended`` line comes first, then the tool call. The tool call came first, under
     the call still printed ``running``, as if it ran before the model had answered."""
     from rollout_trace_sdk.model import events as ev
-    from rollout_trace_sdk.view.load import load_state
-    from rollout_trace_sdk.view.show import render_plain
-    from rollout_trace_sdk.view.show_follow import Follower
 
     from ..reduce.builder import Scenario, message, request, response, start_tool
 
     bundle = Scenario(tmp_path / "bundle", schema=schema)
-    follower = Follower(thread=None, call=None, full=False)
-    out = io.StringIO()
+    read = _reads()
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")))
-    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    read(bundle.flush())
     fc = {"type": "function_call", "id": "fc1", "name": "x", "call_id": "c1", "arguments": "{}"}
     bundle.clock_step = 0  # the response and the tool's start in one millisecond
     bundle.complete("inf-1", response(fc))
     start_tool(bundle, "c1", ev.ToolCallKind.other("x"), "x")
-    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
-    text = out.getvalue()
+    text = read(bundle.flush())
     assert "  ▸ inference inf-1 gpt-test · running" in text
     assert _one(text, "↳ ended · ▸ inference inf-1") < _one(text, "⚙ x c1")
 
@@ -432,27 +444,21 @@ def test_an_agent_that_ended_a_call_as_another_began_one_is_printed_first(
     answer at once). The helper's ``↳ ended`` comes first; the root's new record came first,
     the agents taken in tree order on a tie: the root held the answer before the helper gave
     it."""
-    from rollout_trace_sdk.view.load import load_state
-    from rollout_trace_sdk.view.show import render_plain
-    from rollout_trace_sdk.view.show_follow import Follower
-
     from ..reduce.builder import Scenario, message, request, response
 
     bundle = Scenario(tmp_path / "bundle", schema=schema)
-    follower = Follower(thread=None, call=None, full=False)
-    out = io.StringIO()
+    read = _reads()
     bundle.begin()
     bundle.start_thread("thread-helper", "/root/helper")
     bundle.start_turn("turn-h", "thread-helper")
     ask = request(message("user", "check", "u2"))
     bundle.infer("inf-h", ask, thread_id="thread-helper", turn_id="turn-h")
-    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    read(bundle.flush())
     bundle.clock_step = 0  # the helper's answer and the root's next call in one millisecond
     answer = response(message("assistant", "fine", "a1"))
     bundle.complete("inf-h", answer, thread_id="thread-helper", turn_id="turn-h")
     bundle.infer("inf-r", request(message("user", "go", "u1")))
-    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
-    text = out.getvalue()
+    text = read(bundle.flush())
     assert "  ▸ inference inf-h gpt-test · running" in text
     assert _one(text, "↳ ended · ▸ inference inf-h") < _one(text, "▸ inference inf-r")
 
@@ -463,15 +469,11 @@ def test_a_helper_that_ends_is_said_to_have_ended(tmp_path: Path, schema: int) -
     status, counts and time), once; nothing said so before: a helper that finished and one
     still working read alike until the recording closed."""
     from rollout_trace_sdk.model import events as ev
-    from rollout_trace_sdk.view.load import load_state
-    from rollout_trace_sdk.view.show import render_plain
-    from rollout_trace_sdk.view.show_follow import Follower
 
     from ..reduce.builder import Scenario, message, request, response
 
     bundle = Scenario(tmp_path / "bundle", schema=schema)
-    follower = Follower(thread=None, call=None, full=False)
-    out = io.StringIO()
+    read = _reads()
     bundle.begin()
     bundle.start_thread("thread-helper", "/root/helper")
     bundle.start_turn("turn-h", "thread-helper")
@@ -481,15 +483,14 @@ def test_a_helper_that_ends_is_said_to_have_ended(tmp_path: Path, schema: int) -
         thread_id="thread-helper",
         turn_id="turn-h",
     )
-    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    read(bundle.flush())
     answer = response(message("assistant", "fine", "a1"))
     bundle.complete("inf-h", answer, thread_id="thread-helper", turn_id="turn-h")
     bundle.end_turn(turn_id="turn-h", thread_id="thread-helper")
     bundle.event(ev.ThreadEnded("thread-helper", "completed"))
-    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
+    read(bundle.flush())
     bundle.infer("inf-r", request(message("user", "go", "u1")))
-    render_plain(follower.step(load_state(bundle.flush(), lenient=True, skipped=[])), out)
-    text = out.getvalue()
+    text = read(bundle.flush())
     ended = _one(text, "↳ ended · ━━ /root/helper")
     assert " · completed · 1 inference call · " in text.splitlines()[ended]
     assert _one(text, "↳ ended · ▸ inference inf-h") < ended < _one(text, "▸ inference inf-r")
