@@ -24,7 +24,7 @@ from typing import Final
 import attrs
 
 from ._log_status import LogStatus, bundle_status
-from .sources import BundleInfo, bundle_dirs, bundle_info, bundle_started
+from .sources import BundleInfo, bundle_dirs, bundle_info, manifest_facts
 
 #: The statuses ``ls`` prints (``no log`` written ``no-log`` on the command line), the
 #: outcomes it puts in brackets, and ``closed``: every status but ``recording`` (a bundle its
@@ -131,8 +131,8 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
     if args.thread is not None:
         paths = [path for path in paths if folder_thread(path.name).startswith(args.thread)]
     dated = sorted(
-        ((bundle_started(path), path) for path in paths),
-        key=lambda item: (item[0] or 0, item[1].name),
+        ((manifest_facts(path), path) for path in paths),
+        key=lambda item: (item[0][0] or 0, item[1].name),
         reverse=True,
     )  # the order ``bundles_under`` gives
     timed = args.since is not None or args.before is not None
@@ -140,7 +140,8 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
     found: list[BundleInfo] = []
     left: list[str] = []
     wanted = frozenset[str]().union(*args.status) if args.status else None
-    for started, path in dated:
+    for facts, path in dated:
+        started = facts[0]
         if timed:
             if started is None or not _dated(started):
                 unknown += 1
@@ -151,17 +152,23 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
                 continue
         if args.limit is not None and len(found) >= args.limit:
             break
-        info = _read(path, started, wanted, rows=rows, left=left)
+        info = _read(path, facts, wanted, rows=rows, left=left)
         if info is not None:
             found.append(info)
     return Picked(found, unknown, left.count("recording"), total)
 
 
 def _read(
-    path: Path, started: int | None, wanted: frozenset[str] | None, *, rows: bool, left: list[str]
+    path: Path,
+    facts: tuple[int | None, int | None],
+    wanted: frozenset[str] | None,
+    *,
+    rows: bool,
+    left: list[str],
 ) -> BundleInfo | None:
     """One bundle's facts if its status is ``wanted`` (``None``: any, but paths alone leave
-    the bundles being recorded out, which ``left`` counts)."""
+    the bundles being recorded out, which ``left`` counts); ``facts``: its start and schema,
+    read from its manifest once (``sources.manifest_facts``)."""
     # a partial capture is found in the whole log, which the status alone does not read
     whole = wanted is not None and "partial" in wanted
     if (wanted is not None or not rows) and not whole:
@@ -172,10 +179,10 @@ def _read(
         if wanted is not None and not matches(said, wanted):
             return None
         if not rows:
-            return BundleInfo(
-                path, started, said.status, said.rollout_status, 0, 0, None, said.lossy
-            )
-    info = bundle_info(path, task=rows, started=started)
+            started, schema = facts
+            status, outcome = said.status, said.rollout_status
+            return BundleInfo(path, started, status, outcome, 0, 0, None, said.lossy, False, schema)
+    info = bundle_info(path, task=rows, facts=facts)
     if wanted is not None and not matches(info, wanted):
         return None  # its status changed between the two readings (a recorder closed it)
     return info

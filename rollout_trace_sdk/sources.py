@@ -10,6 +10,7 @@ reduction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import itertools
@@ -180,12 +181,13 @@ def roots_below(root: Path) -> list[Path]:
     return deeper
 
 
-def bundle_info(bundle: Path, *, task: bool = False, started: int | None = None) -> BundleInfo:
+def bundle_info(
+    bundle: Path, *, task: bool = False, facts: tuple[int | None, int | None] | None = None
+) -> BundleInfo:
     """Read the manifest and the log's tail (and count thread starts) of one bundle; with
-    ``task``, its head and first request too (see ``_bundle_task``); ``started``: its start
-    as :func:`bundle_started` read it already (``None``: read it)."""
-    if started is None:
-        started = bundle_started(bundle)
+    ``task``, its head and first request too (see ``_bundle_task``); ``facts``: its start and
+    schema as :func:`manifest_facts` read them already (``None``: read them)."""
+    started, schema = facts if facts is not None else manifest_facts(bundle)
     said, threads, partial, head = _log_facts(bundle / EVENT_LOG)
     asked = None
     if task:  # its reading (zstd, confined opens) is imported by ``ls`` alone
@@ -193,7 +195,6 @@ def bundle_info(bundle: Path, *, task: bool = False, started: int | None = None)
 
         asked = first_task(bundle, head)
     size = _size(bundle)
-    schema = _manifest_int(bundle, "schema_version")
     return BundleInfo(
         bundle,
         started,
@@ -208,27 +209,26 @@ def bundle_info(bundle: Path, *, task: bool = False, started: int | None = None)
     )
 
 
-def _manifest_int(bundle: Path, key: str) -> int | None:
-    """The manifest's ``key`` when it is a whole number (no manifest, or one that cannot be
-    read: ``None``)."""
+def manifest_facts(bundle: Path) -> tuple[int | None, int | None]:
+    """(start, schema) from one reading of the manifest: the start ``ls`` orders by, its
+    ``started_at_unix_ms``, else the log's modification time, else ``None``; its
+    ``schema_version`` (``None`` when it has none that is a whole number, or no manifest can
+    be read)."""
     try:
         manifest = manifest_value(_read_regular(bundle / MANIFEST, 1 << 20))
     except (OSError, ValueError):
-        return None
+        manifest = None
+    started, schema = (_whole(manifest, key) for key in ("started_at_unix_ms", "schema_version"))
+    if started is None:
+        with contextlib.suppress(OSError):  # none: its start is unknown
+            started = int(os.lstat(bundle / EVENT_LOG).st_mtime * 1000)
+    return started, schema
+
+
+def _whole(manifest: object, key: str) -> int | None:
+    """The manifest's ``key`` when it is a whole number."""
     value = manifest.get(key) if isinstance(manifest, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def bundle_started(bundle: Path) -> int | None:
-    """The start ``ls`` orders by: the manifest's ``started_at_unix_ms``, else the log's
-    modification time, else ``None``."""
-    value = _manifest_int(bundle, "started_at_unix_ms")
-    if value is not None:
-        return value
-    try:
-        return int(os.lstat(bundle / EVENT_LOG).st_mtime * 1000)
-    except OSError:
-        return None
 
 
 def _read_regular(path: Path, limit: int) -> bytes:
