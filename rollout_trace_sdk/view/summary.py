@@ -28,7 +28,7 @@ from .capture import recording_status
 from .ids import find_agent
 from .item_text import tool_name
 from .model import last_known_unix_ms
-from .summary_terminals import by_command_status, session_command
+from .summary_terminals import by_command_status, exit_code, session_command
 
 #: Statuses counted as failures (one set for every reader).
 FAILED: Final = FAILED_STATUSES
@@ -260,7 +260,7 @@ class _Summary:
         """Per tool kind: calls, failed ones, ones whose command exited non-zero (not failed:
         the tool ran, the command did not succeed; the ``tool-failure-rates`` recipe counts
         both as failures) and their time."""
-        exits = {op.get("tool_call_id"): _exit_code(op) for op in ops}
+        exits = {op.get("tool_call_id"): exit_code(op) for op in ops}
         rows: dict[str, dict[str, Any]] = {}
         for tool in tools:
             kind = tool_name(tool)
@@ -443,10 +443,3 @@ def build_summary(
     summary = _Summary(state, chosen, errors or {}).build(limit)
     summary["rollout"]["recorder_reports"] = list(reports)
     return summary
-
-
-def _exit_code(op: _Obj) -> int | None:
-    """A terminal operation's exit code (None: none recorded, or not a whole number)."""
-    result = op.get("result")
-    code = result.get("exit_code") if isinstance(result, Mapping) else None
-    return code if isinstance(code, int) and not isinstance(code, bool) else None

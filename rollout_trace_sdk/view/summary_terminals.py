@@ -45,14 +45,21 @@ def op_error(op: _Obj) -> str | None:
     said = stderr(op)
     if said:
         return said
-    result = op.get("result")
-    code = result.get("exit_code") if isinstance(result, Mapping) else None
-    if not isinstance(code, int) or isinstance(code, bool):
+    code = exit_code(op)
+    if code is None:
         return None
-    stdout = result.get("stdout") if isinstance(result, Mapping) else None
+    result = op["result"]  # a mapping: it holds the exit code
+    stdout = result.get("stdout")
     lines = [line for line in str(stdout or "").splitlines() if line.strip()]
     tail = "\n".join(lines[-_OUTPUT_TAIL_LINES:])
     return f"exit code {code}: {tail}" if tail else f"exit code {code}"
+
+
+def exit_code(op: _Obj) -> int | None:
+    """A terminal operation's exit code (``None``: none recorded, or not a whole number)."""
+    result = op.get("result")
+    code = result.get("exit_code") if isinstance(result, Mapping) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def session_command(state: _Obj, session: _Obj) -> tuple[str | None, int | None, Any]:
