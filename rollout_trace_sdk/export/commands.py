@@ -214,9 +214,7 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     state = load_noting(source, args.lenient, err, notes)
     from ..view.reports import recorder_reports
 
-    trace = chrome_trace(
-        state, notes, recorder_reports(Path(source)) if Path(source).is_dir() else []
-    )
+    trace = chrome_trace(state, notes, recorder_reports(source))
     try:
         document = orjson.dumps(trace)
     except TypeError:  # a time past int64 (a start of +-2^63 ms, as Codex reads; fuzz28)

@@ -73,7 +73,7 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             trace = otlp_trace(state, inline=args.inline_payloads, payload=_text(reader, state))
             _say_lenient(trace, notes)
-            _say_reports(trace, recorder_reports(Path(source)) if Path(source).is_dir() else [])
+            _say_reports(trace, recorder_reports(source))
             traces.append(trace)
         finally:
             if reader is not None:

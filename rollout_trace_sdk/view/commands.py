@@ -199,7 +199,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     state = load_noting(args.source, args.lenient, err)
     source = Path(args.source)
-    reports = recorder_reports(source) if source.is_dir() else []
+    reports = recorder_reports(source)
     try:
         lines = transcript_lines(
             state, thread=args.thread, call=args.call, full=args.full, reports=reports

@@ -23,9 +23,10 @@ from ..reduce.confined import BundleFileError, BundleFiles
 _TAIL: Final = 64 << 10
 
 
-def recorder_reports(bundle: Path) -> list[str]:
+def recorder_reports(bundle: str | Path) -> list[str]:
     """The recorder's reports at the end of ``bundle``'s log, in order, without their
-    ``rollout_trace_sdk:`` prefix; none for a bundle another writer made (or unreadable).
+    ``rollout_trace_sdk:`` prefix; none for a bundle another writer made (or unreadable),
+    and none for what is no bundle (a state file: a command's source may be either).
 
     Args:
         bundle: the bundle directory.
