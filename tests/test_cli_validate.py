@@ -350,6 +350,37 @@ def test_a_payload_whose_event_the_recorder_dropped_is_explained(tmp_path: Path)
     assert f"{plain}/payloads/9.json: not cited by any event\n" in out
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "dropped 1 event and 1 payload (473 bytes)",  # as the recorder says it now
+        "dropped 1 events and 1 payloads (473 bytes)",  # as bundles written before said it
+    ],
+)
+def test_the_loss_report_is_read_in_either_wording(tmp_path: Path, said: str) -> None:
+    """The loss report said "1 events and 1 payloads" until fix47; ``validate`` matched its
+    counts' plural nouns, so the singular "1 event" no longer explained a payload whose event
+    was dropped. Bundles already written keep the plural: both must read as a loss report,
+    to ``validate``, ``ls`` (``lossy``) and the exports (``is_loss_report``)."""
+    from rollout_trace_sdk._log_status import bundle_status
+    from rollout_trace_sdk.view.reports import is_loss_report, recorder_reports
+
+    bundle = _record_with_a_dropped_event(tmp_path / "ours")
+    (report,) = [
+        p
+        for p in (bundle / "payloads").iterdir()
+        if b"rollout_trace_sdk: dropped" in p.read_bytes()
+    ]
+    body = json.loads(report.read_bytes())
+    body["message"] = f"rollout_trace_sdk: {said} while recording this trace: a test"
+    report.write_text(json.dumps(body, indent=2))
+    code, out, err = run("validate", bundle)
+    assert code == 0, out
+    assert "not cited by any event: the recorder's loss report says it dropped events" in err
+    assert [is_loss_report(r) for r in recorder_reports(bundle)] == [True]
+    assert bundle_status(bundle).lossy
+
+
 @needs_conformance
 def test_a_log_growing_while_validated_is_checked_as_it_stood(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

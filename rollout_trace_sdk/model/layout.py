@@ -208,8 +208,8 @@ def right_sized(data: bytes) -> bytes:
 #: before ``recording_completed``, which ``summary`` and ``show`` print.
 REPORT_PREFIX: Final = "rollout_trace_sdk: "
 #: The loss report: ``rollout_trace_sdk: dropped N events and M payloads (B bytes) while
-#: recording ...``. ``validate`` reads it: a payload whose citing event was dropped is
-#: explained by it.
+#: recording ...`` (:func:`loss_report`). ``validate`` reads it: a payload whose citing
+#: event was dropped is explained by it. Readers match this prefix, not the counts' nouns.
 LOSS_REPORT_PREFIX: Final = REPORT_PREFIX + "dropped "
 #: The redaction report: ``rollout_trace_sdk: redacted N secrets in this trace (kind n, ...)``.
 REDACTION_REPORT_PREFIX: Final = REPORT_PREFIX + "redacted "
@@ -231,4 +231,28 @@ def redaction_report(counts: Mapping[str, int]) -> str:
     return f"{text} ({detail})" if detail else text
 
 
-LOSS_REPORT: Final = re.compile(re.escape(LOSS_REPORT_PREFIX) + r"(\d+) events and \d+ payloads")
+def loss_report(events: int, payloads: int, size: int) -> str:
+    """The loss report's opening words, as the recorder writes them: ``rollout_trace_sdk:
+    dropped 1 event and 2 payloads (3 bytes)`` (older bundles say "1 events").
+
+    Args:
+        events: events dropped.
+        payloads: payloads dropped.
+        size: the bytes those payloads held.
+
+    Returns:
+        The text; the recorder adds why (``while recording this trace: ...``).
+    """
+    return (
+        f"{LOSS_REPORT_PREFIX}{_counted(events, 'event')} and {_counted(payloads, 'payload')} "
+        f"({_counted(size, 'byte')})"
+    )
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+#: What reads the loss report's counts (``validate``): the singular wording and the plural
+#: one of bundles written before it ("dropped 1 events and 1 payloads") both match.
+LOSS_REPORT: Final = re.compile(re.escape(LOSS_REPORT_PREFIX) + r"(\d+) events? and \d+ payloads?")

@@ -62,8 +62,7 @@ class ClosingReports(ChunkWriter):
         if s[2] or s[3] or approximated:
             reasons = "; ".join(self._reasons) or "nothing was dropped"
             message = (
-                f"{layout.LOSS_REPORT_PREFIX}{s[2]} events and {s[3]} payloads ({s[4]} bytes) "
-                f"while recording this trace: {reasons}"
+                f"{layout.loss_report(s[2], s[3], s[4])} while recording this trace: {reasons}"
             )
             if approximated:
                 message += f"; recorded approximately: {approximated}"

@@ -262,6 +262,17 @@ async def test_events_from_other_threads_dropped_are_reported_as_theirs(tmp_path
     assert "calls from other threads found the budget full" in report
 
 
+async def test_one_dropped_event_is_said_in_the_singular(tmp_path: Path) -> None:
+    """The loss report said "dropped 1 events and 0 payloads" (fix47): one of each is said
+    in the singular, as the redaction report says "1 secret". Four events fill the budget."""
+    w = make_writer(tmp_path, max_queued_bytes=1024, overflow="drop")
+    results = [w.event_nowait(ev.ThreadResumed(f"t{i}")) for i in range(5)]
+    await w.aclose()
+    assert results == [True] * 4 + [False]
+    (report,) = loss_reports(w.bundle_dir, read_bundle(w.bundle_dir))
+    assert report.startswith("rollout_trace_sdk: dropped 1 event and 0 payloads (0 bytes) while")
+
+
 async def test_dropped_events_take_no_seq(tmp_path: Path) -> None:
     w = make_writer(tmp_path, max_queued_bytes=1024, overflow="drop")
     results = [w.event_nowait(ev.ThreadResumed(f"t{i}")) for i in range(20)]
