@@ -45,7 +45,8 @@ def add_parser(commands: Any) -> None:
         "--json",
         action="store_true",
         help="one JSON object a line per bundle (bundle, started, started_at_unix_ms, status, "
-        "rollout_status, lossy, partial, schema_version, threads, size_bytes, task), newest first",
+        "rollout_status, lossy, partial, last_turn_failed, schema_version, threads, size_bytes, "
+        "task), newest first",
     )
     shown.add_argument(
         "-1",
@@ -67,7 +68,8 @@ def add_parser(commands: Any) -> None:
         action="append",
         metavar="WORD[,WORD]",
         help=f"with any of these statuses or outcomes ({', '.join(STATUSES)}: any but "
-        "recording); a comma list, or the option again",
+        "recording; failed: also a run whose last turn failed); a comma list, or the option "
+        "again",
     )
     picks.add_argument(
         "--since",

@@ -181,7 +181,10 @@ def _read(
         if not rows:
             started, schema = facts
             status, outcome = said.status, said.rollout_status
-            return BundleInfo(path, started, status, outcome, 0, 0, None, said.lossy, False, schema)
+            lossy, turn_failed = said.lossy, said.last_turn_failed
+            return BundleInfo(
+                path, started, status, outcome, 0, 0, None, lossy, False, schema, turn_failed
+            )
     info = bundle_info(path, task=rows, facts=facts)
     if wanted is not None and not matches(info, wanted):
         return None  # its status changed between the two readings (a recorder closed it)
@@ -190,11 +193,14 @@ def _read(
 
 def matches(said: BundleInfo | LogStatus, wanted: frozenset[str]) -> bool:
     """Whether a bundle of this status (its rollout's outcome, its loss) is one ``--status``
-    asks for."""
+    asks for. ``failed`` is also a rollout whose root agent's last turn failed: Codex ends
+    the session ``completed`` after a model error, and a run whose turn failed is what one
+    looking for failed runs wants (``complete (failed turn)``)."""
     outcome = said.rollout_status
     return (
         said.status.replace(" ", "-") in wanted
         or (outcome in _OUTCOMES and outcome in wanted)
+        or ("failed" in wanted and said.last_turn_failed)
         or ("lossy" in wanted and said.lossy)
         or ("partial" in wanted and isinstance(said, BundleInfo) and said.partial)
         or ("closed" in wanted and said.status != "recording")

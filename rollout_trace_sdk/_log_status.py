@@ -5,7 +5,9 @@ a log ending in a warning, the recorder's reports): ``complete`` when the last l
 ``recording_completed``, ``recording`` while a writer holds the log's lock, ``ended``,
 ``unclosed``, ``torn`` or ``empty`` otherwise; the rollout's own outcome from
 ``rollout_ended``; ``lossy`` when our recorder's loss report is among the last lines (a closed
-bundle that does not hold all the rollout did).
+bundle that does not hold all the rollout did); ``last_turn_failed`` when the root agent's last
+turn ended ``failed`` (Codex ends such a rollout ``completed``: a model error ends the turn,
+not the session).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ _TAIL: Final = 64 << 10
 #: A last line longer than the tail is read whole up to this many bytes (a longer one is judged
 #: by the lines before it, as if cut).
 _TAIL_MAX: Final = 16 << 20
+#: A turn's start and end: the last of the root agent's says whether its last turn failed.
+_TURN_BOUNDS: Final = frozenset({"codex_turn_started", "codex_turn_ended"})
 
 
 @attrs.frozen
@@ -38,6 +42,8 @@ class LogStatus:
     rollout_status: str | None = None
     #: as :attr:`BundleInfo.lossy`
     lossy: bool = False
+    #: as :attr:`BundleInfo.last_turn_failed`
+    last_turn_failed: bool = False
 
 
 NO_LOG: Final = LogStatus("no log")
@@ -62,7 +68,7 @@ def log_status(handle: BinaryIO, size: int, written: bool | None, bundle: Path) 
     """The status from the log's tail, ``recording`` when ``written`` (its writer holds the
     log's lock: whatever the tail says now). Lossy when the tail holds a warning that is our
     recorder's loss report (its text is a payload: read only for a tail with a warning)."""
-    status, rollout_status, warned = _tail_facts(*_last_lines(handle, size))
+    status, rollout_status, warned, turn_failed = _tail_facts(*_last_lines(handle, size))
     if written is True and status != "complete":
         status = "recording"
     lossy = False
@@ -70,7 +76,7 @@ def log_status(handle: BinaryIO, size: int, written: bool | None, bundle: Path) 
         from .view.reports import loss_reported  # opens the payloads (shards: zstd)
 
         lossy = loss_reported(bundle)
-    return LogStatus(status, rollout_status, lossy)
+    return LogStatus(status, rollout_status, lossy, turn_failed)
 
 
 def _last_lines(handle: BinaryIO, size: int) -> tuple[bytes, bool]:
@@ -87,16 +93,19 @@ def _last_lines(handle: BinaryIO, size: int) -> tuple[bytes, bool]:
         length *= 4
 
 
-def _tail_facts(tail: bytes, cut: bool) -> tuple[str, str | None, bool]:
-    """(status, rollout status, whether a ``warning`` protocol event is among them) from the
-    log's last bytes (``cut``: the first line may be a part of one)."""
+def _tail_facts(tail: bytes, cut: bool) -> tuple[str, str | None, bool, bool]:
+    """(status, rollout status, whether a ``warning`` protocol event is among them, whether
+    the root agent's last turn there ended ``failed``) from the log's last bytes (``cut``: the
+    first line may be a part of one). The root agent's lines are those whose ``thread_id`` is
+    the ``rollout_id`` (Codex's and our recorder's root thread is the rollout's id); its last
+    turn ends a few lines before ``recording_completed``, well inside the tail."""
     if not tail.strip():
-        return "empty", None, False
+        return "empty", None, False, False
     lines = tail.split(b"\n")
     torn = lines[-1] != b""
     types: list[str] = []
     rollout_status = None
-    warned = False
+    warned = turn_failed = False
     for line in lines[1:] if cut else lines:  # the first may be cut
         if not line.strip():
             continue
@@ -112,12 +121,14 @@ def _tail_facts(tail: bytes, cut: bool) -> tuple[str, str | None, bool]:
             rollout_status = value if isinstance(value, str) else None
         elif payload["type"] == "protocol_event_observed":
             warned = warned or payload.get("event_type") == "warning"
+        elif payload["type"] in _TURN_BOUNDS and event.get("thread_id") == event.get("rollout_id"):
+            turn_failed = payload.get("status") == "failed"  # a turn started since: not failed
     # a last line that is no event, even followed by its newline or blank lines (a write cut
     # off, then more appended), leaves the log as torn as one cut mid-line: reducers refuse it
     if torn or (types and not types[-1]):
-        return "torn", rollout_status, warned
+        return "torn", rollout_status, warned, turn_failed
     if types and types[-1] == "recording_completed":
-        return "complete", rollout_status, warned
+        return "complete", rollout_status, warned, turn_failed
     if rollout_status is not None:
-        return "ended", rollout_status, warned
-    return "unclosed", rollout_status, warned
+        return "ended", rollout_status, warned, turn_failed
+    return "unclosed", rollout_status, warned, turn_failed

@@ -85,6 +85,9 @@ class BundleInfo:
     #: the manifest's ``schema_version`` (2: Codex 0.169 reads it, 3: 0.171), ``None`` when
     #: it has none that is a whole number
     schema_version: int | None = None
+    #: the root agent's last turn ended ``failed`` (a model error: Codex still ends the
+    #: rollout ``completed``), read from the log's tail as the status is
+    last_turn_failed: bool = False
 
     @property
     def started(self) -> str:
@@ -206,6 +209,7 @@ def bundle_info(
         said.lossy,
         partial,
         schema,
+        said.last_turn_failed,
     )
 
 
@@ -299,8 +303,10 @@ STATUS_WIDTH: Final = 20
 
 def status_text(info: BundleInfo) -> str:
     """The status column of a bundle: its status, then in brackets the rollout's outcome
-    other than ``completed``, ``lossy`` and ``partial`` (``complete (failed, lossy)``)."""
+    other than ``completed`` (else ``failed turn``: its root agent's last turn failed),
+    ``lossy`` and ``partial`` (``complete (failed, lossy)``, ``complete (failed turn)``)."""
     said = [info.rollout_status] if info.rollout_status not in (None, "completed") else []
+    said = said or ["failed turn"] * info.last_turn_failed
     said += ["lossy"] * info.lossy + ["partial"] * info.partial
     return f"{info.status} ({', '.join(map(str, said))})" if said else info.status
 
@@ -372,6 +378,7 @@ def describe_json(info: BundleInfo) -> str:
         "rollout_status": info.rollout_status,
         "lossy": info.lossy,
         "partial": info.partial,
+        "last_turn_failed": info.last_turn_failed,
         "schema_version": info.schema_version,
         "threads": info.threads,
         "size_bytes": info.size,

@@ -88,6 +88,7 @@ def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
             "rollout_status",
             "lossy",
             "partial",
+            "last_turn_failed",
             "schema_version",
             "threads",
             "size_bytes",

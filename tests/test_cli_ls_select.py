@@ -50,6 +50,13 @@ def test_a_status_list_takes_statuses_outcomes_lossy_and_closed(
     assert matches(LogStatus(word, outcome, lossy), frozenset(wanted)) is taken
 
 
+def test_status_failed_takes_a_rollout_whose_last_turn_failed() -> None:
+    """``ls`` prints it ``complete (failed turn)`` (Codex ends the rollout ``completed``)."""
+    turn_failed = LogStatus("complete", "completed", last_turn_failed=True)
+    assert matches(turn_failed, frozenset({"failed"}))
+    assert not matches(turn_failed, frozenset({"aborted", "lossy"}))
+
+
 def test_a_time_is_a_duration_back_from_now_or_an_iso_moment() -> None:
     """Units add up (``1h30m``); ``Z`` and an offset are the zone; a date alone is midnight."""
     before = int(time.time() * 1000)

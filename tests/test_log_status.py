@@ -1,6 +1,8 @@
 """``ls``'s status of a bundle whose recorder reported loss: ``lossy`` beside the status, in
 ``--json``, and picked by ``--status lossy``. Before, a bundle that dropped events listed as
-``complete``, as one that holds everything (session 38's notes)."""
+``complete``, as one that holds everything (session 38's notes). And a Codex run whose turn
+failed (a model error: the rollout still ends ``completed``): ``complete (failed turn)``,
+picked by ``--status failed`` (fix47)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from rollout_trace_sdk._log_status import bundle_status
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.sources import bundle_info
+from tests.conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance, needs_conformance_v3
 from tests.test_cli_sources import run
 
 
@@ -106,3 +109,73 @@ def test_a_failed_lossy_rollout_says_both_and_an_unreadable_report_is_no_loss(
     shutil.rmtree(gone / "payloads")
     assert not bundle_status(gone).lossy
     assert bundle_status(gone).status == "complete"
+
+
+def _codex_bundle(corpus: Path, scenario: str, root: Path) -> Path:
+    (bundle,) = (corpus / scenario).glob("trace-*")
+    return Path(shutil.copytree(bundle, root / bundle.name))
+
+
+@needs_conformance
+@needs_conformance_v3
+def test_a_codex_run_whose_turn_failed_is_listed_by_status_failed(tmp_path: Path) -> None:
+    """Codex ends a session whose turn failed (a non-retryable model error) with
+    ``rollout_ended`` ``completed``; ``ls`` listed it ``complete`` and ``--status failed``
+    found nothing (fix47). The root agent's last turn is in the log's tail: ``complete (failed
+    turn)``, ``last_turn_failed`` in ``--json``, and ``--status failed`` picks it. A sub-agent's
+    failed turn (its parent went on) and an interrupted turn are no failed run."""
+    root = tmp_path / "traces"
+    failed = [
+        _codex_bundle(CONFORMANCE, "inference_fatal_error", root),
+        _codex_bundle(CONFORMANCE_V3, "inference_fatal_error", root),
+    ]
+    others = [
+        _codex_bundle(CONFORMANCE, name, root)
+        for name in ("multi_agent_v2_child_failure", "app_server_turn_interrupt", "plain_message")
+    ]
+    assert [bundle_status(b).last_turn_failed for b in failed + others] == [True] * 2 + [False] * 3
+    assert all(bundle_info(b).last_turn_failed for b in failed)
+    code, out, _ = run("ls", root)
+    assert code == 0
+    rows = {Path(row.split()[-1]).name: row for row in out.splitlines()[1::2]}
+    assert all(" complete (failed turn) " in rows[b.name] for b in failed)
+    assert all(" complete " in rows[b.name] and "failed" not in rows[b.name] for b in others)
+    for shown in ("-1", "--json", None):  # the tail alone (paths), or each bundle read whole
+        code, out, _ = run("ls", root, "--status", "failed", *([shown] if shown else []))
+        assert code == 0
+        listed = out.splitlines()[1::2] if shown is None else out.splitlines()
+        names = {
+            Path(line.split('"')[3] if shown == "--json" else line.split()[-1]).name
+            for line in listed
+        }
+        assert names == {b.name for b in failed}
+    code, out, _ = run("ls", root, "--json")
+    by_path = {Path(row["bundle"]).name: row for row in map(json.loads, out.splitlines())}
+    assert {name: row["last_turn_failed"] for name, row in by_path.items()} == {
+        b.name: b in failed for b in failed + others
+    }
+    assert {row["status"] for row in by_path.values()} == {"complete"}  # the word unchanged
+
+
+def test_a_turn_started_after_the_failed_one_leaves_no_failed_turn(tmp_path: Path) -> None:
+    """The root agent's *last* turn decides: one that failed, then another started (ended or
+    not), is a run that went on; a failed turn of another thread is not the root's."""
+    rollout = "r-1"
+
+    def line(seq: int, kind: str, thread: str | None, **more: object) -> bytes:
+        payload = {"type": kind, **more}
+        event = {"seq": seq, "rollout_id": rollout, "thread_id": thread, "payload": payload}
+        return json.dumps(event).encode() + b"\n"
+
+    def status_of(*lines: bytes) -> bool:
+        bundle = tmp_path / f"b{len(list(tmp_path.iterdir()))}"
+        bundle.mkdir()
+        (bundle / "trace.jsonl").write_bytes(b"".join(lines))
+        return bundle_status(bundle).last_turn_failed
+
+    failed = line(2, "codex_turn_ended", rollout, status="failed")
+    assert status_of(line(1, "codex_turn_started", rollout), failed)
+    assert not status_of(failed, line(3, "codex_turn_started", rollout))
+    again = line(4, "codex_turn_ended", rollout, status="completed")
+    assert not status_of(failed, line(3, "codex_turn_started", rollout), again)
+    assert not status_of(line(2, "codex_turn_ended", "child", status="failed"))
