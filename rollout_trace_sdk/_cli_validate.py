@@ -151,6 +151,8 @@ def _writer_text(report: Report) -> str:
     was called killed."""
     if report.recording:
         return "recording: its recorder is still writing it (so far it reads as unclosed)"
+    if report.torn:  # as ``ls`` says it
+        return "torn: its last line was cut mid-write (its recorder killed while writing)"
     if report.recording is None:  # no lock to look at here
         text = "unclosed: its recorder was killed or stopped, or is still writing"
     else:
@@ -177,14 +179,16 @@ def _reader(report: Report, shown: str) -> str | None:
 
 def _counts(kinds: list[str | None]) -> list[str]:
     """How many of a root's bundles that are not OK are damaged, how many a killed (or
-    stopped) recorder left unclosed, and what reads those, and how many are still being
-    recorded: after a crash most are only unclosed, and a live recording is no damage
-    (the count called them all damaged; review26)."""
+    stopped) recorder left unclosed or torn (cut mid-line, as ``ls`` says: they were
+    counted unclosed; fix47), and what reads those, and how many are still being recorded:
+    after a crash most are only unclosed, and a live recording is no damage (the count
+    called them all damaged; review26)."""
     damaged = kinds.count(_OTHER)
     omitting = kinds.count(_OMITTING)
     unclosed = kinds.count(_UNCLOSED) + kinds.count(_CUT) + omitting
     recording = kinds.count(_RECORDING)
     cut = kinds.count(_CUT)
+    torn = kinds.count(_TORN)
     unchecked = kinds.count(UNCHECKED)
     counts = [f"{damaged} damaged"] if damaged else []
     if unclosed:
@@ -196,7 +200,12 @@ def _counts(kinds: list[str | None]) -> list[str]:
         counts.append(
             f"{unclosed} unclosed (their recorder killed or stopped{spent}): "
             "rollout-trace reduce reads what each holds"
-            + (f" (with --lenient: the {cut} whose last line was cut mid-write)" if cut else "")
+            + (f" (with --lenient: the {cut} left cut mid-write)" if cut else "")
+        )
+    if torn:
+        counts.append(
+            f"{torn} torn (their last line cut mid-write: their recorder killed while "
+            "writing): rollout-trace reduce --lenient reads what each holds"
         )
     if recording:
         counts.append(f"{recording} still being recorded (their recorder is writing them)")
@@ -207,9 +216,11 @@ def _counts(kinds: list[str | None]) -> list[str]:
 
 #: What a root's damaged bundle is, for the count: still being recorded, unclosed (the
 #: reducer reads it; with payloads the capture rules left out, perhaps for want of budget),
-#: unclosed with what only lenient reduction reads past, anything else; or not checked at all
-#: (``--jobs``: its worker died, also when it ran alone).
+#: unclosed with what only lenient reduction reads past, torn (its last line cut mid-write,
+#: which lenient reduction reads past), anything else; or not checked at all (``--jobs``: its
+#: worker died, also when it ran alone).
 _RECORDING, _UNCLOSED, _OMITTING, _CUT, _OTHER = "recording", "unclosed", "omitting", "cut", "other"
+_TORN: Final = "torn"
 UNCHECKED: Final = "unchecked"
 
 
@@ -234,6 +245,8 @@ def _judge(report: Report) -> Verdict:
         kind = _RECORDING
     elif not report.unclosed or (report.refused and not report.lenient_reads):
         kind = _OTHER
+    elif report.torn:
+        kind = _TORN
     elif report.refused:
         kind = _CUT
     else:
@@ -275,7 +288,15 @@ def _damage_line(report: Report) -> str:
     if first.line is not None:
         where = f"{where}:{first.line}"
     count = len(report.problems)
-    state = "recording, " if report.recording else "unclosed, " if report.unclosed else ""
+    state = (
+        "recording, "
+        if report.recording
+        else "torn, "
+        if report.torn and report.unclosed
+        else "unclosed, "
+        if report.unclosed
+        else ""
+    )
     return (
         f"{report.bundle}: {state}{count} problem{'' if count == 1 else 's'}, "
         f"first {where}: {first.message}"

@@ -285,10 +285,10 @@ def test_validate_of_a_root_checks_each_bundle(root: Path) -> None:
     assert len(rows) == 3, out
     assert rows[0].startswith(f"{gap}: ") and "first trace.jsonl:3: " in rows[0], rows[0]
     assert "missing or reordered trace event 3" in rows[0]
-    assert rows[1].startswith(f"{torn}: unclosed, 2 problems, first trace.jsonl:"), rows[1]
+    assert rows[1].startswith(f"{torn}: torn, 2 problems, first trace.jsonl:"), rows[1]
     assert ": parse trace event line " in rows[1]
     assert rows[2] == f"2 of 4 bundles OK under {root}"
-    assert err.startswith(f"2 bundles not OK under {root}: 1 damaged; 1 unclosed "), err
+    assert err.startswith(f"2 bundles not OK under {root}: 1 damaged; 1 torn "), err
     # --latest still picks one bundle, which it checks as before
     code, out, _ = run("validate", root, "--latest")
     assert code == 0 and out.startswith(f"OK {newest}: ")

@@ -431,18 +431,23 @@ def test_a_killed_recording_is_called_unclosed_with_what_reads_it(tmp_path: Path
     counted them "damaged": nothing said the recorder never closed them, nor that ``reduce``
     reads them as they are (``--lenient`` past a line the kill cut). Each line now says
     ``unclosed``, the count says how many were, and what reads them; ``validate BUNDLE``
-    says the same of one."""
+    says the same of one. One cut mid-line is ``torn``, as ``ls`` says (it was counted
+    unclosed, with a --lenient aside; fix47)."""
     _, killed, cut = _killed_copies(tmp_path)
+    code, out, _ = run("ls", killed.parent)
+    listed = {Path(row.split()[-1]).name: row for row in out.splitlines()[1::2]}
+    assert " torn " in listed[cut.name] and " unclosed " in listed[killed.name], out
     code, out, err = run("validate", killed.parent)
     assert code == 1
     rows = out.splitlines()
     assert rows[0].startswith(f"{killed}: unclosed, 3 problems, first trace.jsonl:2: "), rows
-    assert rows[1].startswith(f"{cut}: unclosed, "), rows
+    assert rows[1].startswith(f"{cut}: torn, "), rows
     assert rows[2] == f"1 of 3 bundles OK under {killed.parent}"
     assert err.startswith(
-        f"2 bundles not OK under {killed.parent}: 2 unclosed (their recorder killed or "
-        "stopped): rollout-trace reduce reads what each holds (with "
-        "--lenient: the 1 whose last line was cut mid-write); rollout-trace validate BUNDLE "
+        f"2 bundles not OK under {killed.parent}: 1 unclosed (their recorder killed or "
+        "stopped): rollout-trace reduce reads what each holds; 1 torn (their last line cut "
+        "mid-write: their recorder killed while writing): rollout-trace reduce --lenient reads "
+        "what each holds; rollout-trace validate BUNDLE "
     ), err
 
     code, _, err = run("validate", killed)
@@ -451,6 +456,7 @@ def test_a_killed_recording_is_called_unclosed_with_what_reads_it(tmp_path: Path
     assert f"rollout-trace reduce {killed} reads what it holds" in err, err
     code, _, err = run("validate", cut)
     assert code == 1
+    assert "torn: its last line was cut mid-write (its recorder killed while writing)" in err
     assert f"rollout-trace reduce {cut} --lenient reads what it holds" in err, err
     # and the advice holds
     assert run("reduce", killed, "-o", tmp_path / "k.json")[0] == 0

@@ -30,9 +30,9 @@ def test_several_bundles_and_roots_are_each_checked_once(tmp_path: Path) -> None
     code, out, err = run("validate", *named, second, first)
     assert code == 1, err
     lines = out.splitlines()
-    assert lines[0].startswith(f"{broken}: unclosed") and len(lines) == 2
+    assert lines[0].startswith(f"{broken}: torn") and len(lines) == 2
     assert lines[1] == "2 of 3 bundles OK"
-    assert err.startswith("1 bundle not OK: 1 unclosed")
+    assert err.startswith("1 bundle not OK: 1 torn")
     code, out, _ = run("validate", named[0], second)
     assert (code, out) == (0, "2 of 2 bundles OK\n")
 

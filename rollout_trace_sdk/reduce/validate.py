@@ -66,6 +66,9 @@ class Report:
     refused: bool = False
     #: ... with what lenient reduction passes over (a last line cut mid-write, ...)
     lenient_reads: bool = False
+    #: the log's last line has no newline: cut mid-write, a recorder killed while writing
+    #: (``ls`` says ``torn``)
+    torn: bool = False
     #: schema 3: payloads the capture rules left out (no shard). Codex 0.171 omits them once
     #: ``rollout_trace.max_bytes`` is spent, and ends the log at the first event that no
     #: longer fits: an unclosed bundle with some may have run out of budget, not been killed
@@ -241,6 +244,7 @@ class _Validator:
             self.problem(self.log, number, "blank line (the writer never writes one)")
             return expected
         if not raw.endswith(b"\n"):
+            self.report.torn = True
             self.problem(self.log, number, "last line has no newline (torn write?)")
         try:
             obj = orjson.loads(raw)
