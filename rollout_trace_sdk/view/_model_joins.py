@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ..model.state_execution import ANCHOR_ID_FIELDS
+from .checkpoints import checkpoint_words
 from .item_text import clip
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ def compaction_records(
                 "repl": b.indexes(b.item_ix, compaction.get("replacement_item_ids")),
                 "rq": request.get("raw_request_payload_id") if request else None,
                 "rs": request.get("raw_response_payload_id") if request else None,
+                # its checkpoint cut by a capture limit: said in place of "0 items → 0"
+                **({"cut": cut} if (cut := checkpoint_words(compaction)) else {}),
             }
         )
     out.sort(key=lambda c: c["at"] if c["at"] is not None else 0)

@@ -45,6 +45,7 @@ def load_state(
         ReduceError: the input cannot be read or is not a reduced state.
     """
     from ..reduce.failures import bundle_for
+    from .checkpoints import annotate_cut_checkpoints
     from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
     from .turn_errors import annotate_logged_errors
@@ -63,6 +64,7 @@ def load_state(
         annotate_logged_errors(state, path)
         annotate_tool_errors(state, path)
         annotate_guardrails(state, path)
+        annotate_cut_checkpoints(state, path)
         return state
     raw = read_state_bytes(str(source))
     try:
@@ -81,6 +83,7 @@ def load_state(
     annotate_logged_errors(state, bundle)
     annotate_tool_errors(state, bundle)
     annotate_guardrails(state, bundle)
+    annotate_cut_checkpoints(state, bundle)
     return state
 
 

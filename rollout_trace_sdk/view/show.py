@@ -426,7 +426,8 @@ class _Transcript:
                 ("⟲ compaction ", "bold magenta"),
                 ident,
                 (
-                    f"{compaction['inputs']} items → {len(compaction['repl'])} · {_duration(compaction, self.known)}",
+                    f"{compaction.get('cut') or _replaced(compaction)} · "
+                    f"{_duration(compaction, self.known)}",
                     "dim",
                 ),
             ),
@@ -437,6 +438,10 @@ class _Transcript:
                 indent + 1,
                 ((f"{item.get('role')}: ", "magenta"), (_item_text(item, self.full), "")),
             )
+
+
+def _replaced(compaction: Mapping[str, Any]) -> str:
+    return f"{compaction['inputs']} items → {len(compaction['repl'])}"
 
 
 _ROLE_STYLE: Final = {

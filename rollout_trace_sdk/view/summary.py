@@ -25,6 +25,7 @@ from ._summary_nodes import started_seq as _started_seq
 from ._summary_nodes import status as _status
 from ._summary_nodes import window as _window
 from .capture import recording_status
+from .checkpoints import checkpoint_words
 from .ids import find_agent
 from .item_text import tool_name
 from .model import last_known_unix_ms
@@ -371,7 +372,8 @@ class _Summary:
             record = {
                 "type": "compaction",
                 "id": compaction.get("compaction_id"),
-                "name": f"{len(compaction.get('input_item_ids') or [])} items → "
+                "name": checkpoint_words(compaction, short=True)
+                or f"{len(compaction.get('input_item_ids') or [])} items → "
                 f"{len(compaction.get('replacement_item_ids') or [])}",
                 "status": "completed",
                 "started_at_unix_ms": at if isinstance(at, int) else None,

@@ -34,6 +34,7 @@ from ..model.layout import EVENT_LOG, MANIFEST, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.failures import failed
 from ..reduce.liveness import log_is_written
+from .checkpoints import annotate_cut_checkpoints
 from .item_text import MOST_TEXTS
 from .load import mark_live, read_state_bytes
 from .progress import reduction_progress
@@ -219,11 +220,13 @@ def load_summary_state(
         bundle = _bundle_of(path, named)
         if bundle is not None:
             mark_live(named, log_is_written(bundle))
+            annotate_cut_checkpoints(named, bundle)
         return LoadedState(named, bundle, f"read {shown}")
     live = log_is_written(path)  # asked first: a writer closing meanwhile leaves it whole
     state, why = fresh_state(path, strict=not lenient, items=items)
     if state is not None:
         mark_live(state, live)
+        annotate_cut_checkpoints(state, path)
         return LoadedState(state, path, f"read {shown}/{STATE_FILE} ({why})")
     from ..reduce import reduce_bundle, state_bytes
 
@@ -237,6 +240,7 @@ def load_summary_state(
         how += "".join(f"\n{line}" for line in lenient_lines(notes))
     state = orjson.loads(state_bytes(trace))
     mark_live(state, live)
+    annotate_cut_checkpoints(state, path)
     return LoadedState(state, path, how)
 
 

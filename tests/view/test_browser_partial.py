@@ -170,3 +170,23 @@ def test_the_header_says_tokens_no_call_recorded_are_not_recorded(
     p = page.open(write_page(bundle, tmp_path / "s.html"))
     assert re.search(r"[\d,]+ in / [\d,]+ out tokens", p.inner_text("#summary"))
     assert page.errors == []
+
+
+def test_a_compaction_whose_checkpoint_was_cut_says_so_on_the_page(
+    page: Page, tmp_path: Path
+) -> None:
+    """The page's row and panel said ``compaction · 0 items → 0`` and "replaced 0 items with
+    0" for a compaction whose checkpoint ``max_payload_bytes`` cut (fix47): they say what
+    ``show`` says, the bytes kept and that its items are unknown."""
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom tests.view.test_checkpoints import "
+        "record_compaction\nprint(record_compaction(Path(sys.argv[1]), 2000))"
+    )
+    bundle = _recorded_in_child(script, tmp_path / "cut")
+    p = page.open(write_page(bundle, tmp_path / "cut.html"))
+    row = p.locator("#list .row", has_text="compaction · checkpoint cut by a capture limit")
+    assert row.count() == 1 and "0 items → 0" not in p.inner_text("#list")
+    row.first.click()
+    assert "checkpoint cut by a capture limit (2,000 of " in p.inner_text("#detail")
+    assert "0 items with 0" not in p.inner_text("#detail")
+    assert page.errors == []

@@ -197,7 +197,7 @@ function showCompaction(i) {
     return;
   }
   let h = `<h2><i class="dot cmp"></i>Compaction ${stTag(c.st)}</h2>`;
-  h += kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)], ["duration", dur(c)], ["replaced", `${c.inputs} items with ${c.repl.length}`]]);
+  h += kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)], ["duration", dur(c)], ["replaced", c.cut ? esc(c.cut) : `${c.inputs} items with ${c.repl.length}`]]);
   h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
   h += `<h3>Replacement history</h3>` + itemList(c.repl, () => "", () => "");
   // What it replaced: an item said again word for word in the replacement is tagged "kept",

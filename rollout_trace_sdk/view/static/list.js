@@ -144,7 +144,7 @@ function fillRow(el, r, k) {
   if (r.kind === "call") { name = (o.ws ? "⌕ " + num(o.ws) + " · " : "") + o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
   else if (r.kind === "tool") { name = o.name + (o.call_id ? " · " + o.call_id : ""); dot = "tool"; }
   else if (r.kind === "cell") { name = "code cell · " + firstLine(o.source); dot = "cell"; }
-  else { name = o.req ? "compaction request · " + o.st : "compaction · " + o.inputs + " items → " + o.repl.length; dot = "cmp"; }
+  else { name = o.req ? "compaction request · " + o.st : "compaction · " + (o.cut || o.inputs + " items → " + o.repl.length); dot = "cmp"; }
   // Only what differs from the row's previous content is written: every write dirties
   // style or layout, and a fast scroll refills twenty rows a frame.
   const c = el.children, lane = laneName(r.t);
