@@ -23,7 +23,8 @@ no function span runs it) marks its file resumed too. Each write removes files o
 :data:`KEPT_SECONDS` and the oldest past :data:`FILES_KEPT` (resumed ones first). Every read
 and write runs in a thread of its own, waited for at most :data:`IO_TIMEOUT` seconds (a hung
 disk costs each one that long, and leaves its thread waiting on the disk); reads are confined as the reducer's are (the folder and files
-opened ``O_NOFOLLOW``, regular files only, ``O_NONBLOCK``, bounded). Nothing here raises:
+opened ``O_NOFOLLOW``, regular files only, ``O_NONBLOCK``, bounded), and a folder found there
+that is not the user's own, or that others may write in, is refused. Nothing here raises:
 a failure is a warning, and the run is recorded as before (``call_<span id>``).
 """
 
@@ -132,7 +133,7 @@ class PausedFiles:
         try:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(FOLDER, 0o700, dir_fd=root_fd)
-            folder = os.open(FOLDER, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd)
+            folder = _private(os.open(FOLDER, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd), root)
         finally:
             os.close(root_fd)
         try:
@@ -248,12 +249,31 @@ def _mark(root: Path, trace_id: str, call_ids: set[str]) -> None:
 
 def _folder(root: Path) -> int:
     """The kept files' folder under ``root``, opened (the root followed: the user named it;
-    the folder not, a symlink there is refused)."""
+    the folder not, a symlink there is refused, as one not private: :func:`_private`)."""
     root_fd = os.open(root, _DIR_FLAGS)
     try:
-        return os.open(FOLDER, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd)
+        return _private(os.open(FOLDER, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd), root)
     finally:
         os.close(root_fd)
+
+
+def _private(folder: int, root: Path) -> int:
+    """``folder`` (an open descriptor) when it is this user's and no one else may write in
+    it; else it is closed and ``PermissionError`` raised. The folder is made 0700, but one
+    found there was taken as it was: made by another user (on a shared traces root), or
+    0777, another local user could plant a run's calls for a resumed run to take as the
+    model's, or swap the files (fix47). Checked on the opened folder, not its path, so the
+    folder checked is the one used."""
+    info = os.fstat(folder)
+    owner = getattr(os, "geteuid", lambda: info.st_uid)()
+    if info.st_uid != owner or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        os.close(folder)
+        raise PermissionError(
+            f"{str(root / FOLDER)!r} is not private to this user (owner uid {info.st_uid}, "
+            f"mode {stat.S_IMODE(info.st_mode):o}): refused, as another user could plant or "
+            "read its files"
+        )
+    return folder
 
 
 def _names(folder: int, trace_id: str) -> list[str]:

@@ -351,3 +351,50 @@ def test_a_trace_id_or_agent_the_redaction_matches_still_finds_its_calls(tmp_pat
     assert "cust_" not in kept.read_text()
     [call] = files.resumed(tmp_path, "conv-cust_4242", "Agent cust_77", lambda calls: True)
     assert call.call["call_id"] == "call_a"
+
+
+@pytest.mark.parametrize("folder", ["world-writable", "group-writable", "another's", "symlink"])
+def test_a_paused_runs_folder_not_private_to_the_user_is_refused(
+    tmp_path: Path, folder: str
+) -> None:
+    """The folder is made 0700, but one already there was taken as it was (fix47): on a
+    shared root, one another user made, or made writable, let them plant a run's calls for a
+    resumed run to take as the model's (here a kept file copied in: it was taken), or swap
+    them. Such a folder, and a symlink (refused before), is neither read nor written: the
+    run falls back to ``call_<span id>`` with the warnings it gives for a folder it cannot
+    read, and nothing is written there."""
+    if folder == "another's" and os.geteuid() != 0:
+        pytest.skip("only root can give a folder to another user")
+    files = PausedFiles(False)
+    honest = tmp_path / "honest"
+    honest.mkdir()
+    assert files.write(honest, "trace_1", "Asker", [_waiting("{}")])
+    [kept] = (honest / FOLDER).iterdir()
+    root = tmp_path / "shared"
+    root.mkdir()
+    planted = root / FOLDER
+    if folder == "symlink":
+        target = tmp_path / "elsewhere"
+        target.mkdir(0o700)
+        planted.symlink_to(target)
+    else:
+        planted.mkdir()
+        mode = {"world-writable": 0o777, "group-writable": 0o770, "another's": 0o700}[folder]
+        planted.chmod(mode)
+        if folder == "another's":
+            os.chown(planted, 65534, 65534)
+    (planted / kept.name).write_bytes(kept.read_bytes())
+    before = sorted(p.name for p in planted.iterdir())
+    # O_NOFOLLOW on a symlink: "Not a directory"
+    refused = "Not a directory" if folder == "symlink" else "is not private to this user"
+    with pytest.warns(Warning) as said:
+        assert files.resumed(root, "trace_1", "Asker", lambda calls: True) == []
+    warned = [str(w.message) for w in said]
+    assert any("reading the calls a paused" in w and refused in w for w in warned), warned
+    assert any("no paused run's calls were found" in w for w in warned), warned
+    with pytest.warns(
+        Warning, match="writing the calls a paused Agents SDK run left waiting"
+    ) as said:
+        assert not files.write(root, "trace_2", "Asker", [_waiting("{}")])
+    assert any(refused in str(w.message) for w in said)
+    assert sorted(p.name for p in planted.iterdir()) == before  # not taken, nothing added
