@@ -321,11 +321,17 @@ def record_response(ctx: SpanScope, span: Any) -> None:
 def record_generation(ctx: SpanScope, span: Any) -> None:
     """A Chat Completions (or other model's) call: ``input`` is the messages sent, ``output``
     the message(s) received; streamed, the SDK traces the answer as the Responses
-    ``Response`` it built from the chunks, dumped (its output items are the answer)."""
+    ``Response`` it built from the chunks, dumped (its output items are the answer). The
+    tools offered (Chat Completions definitions, handoffs among them) are on the span from
+    openai-agents 0.25 (``GenerationSpanData.tools``, when the run traces data): recorded
+    as sent, as a response span's are."""
     data = span.span_data
     request: dict[str, Any] = {"messages": list(data.input or ())}
     if data.model:
         request = {"model": data.model, **request}
+    tools = getattr(data, "tools", None)
+    if tools:
+        request["tools"] = to_plain(list(tools))
     settle(ctx.unanswered)
     call = ctx.turn.inference(request, model=data.model if isinstance(data.model, str) else None)
     error = error_text(span)

@@ -118,3 +118,28 @@ def test_a_chat_completions_models_reasoning_is_recorded_streamed_or_not(
     [call] = state["inference_calls"].values()
     assert call["tool_call_ids_started_by_response"] == ["call_1"]
     assert REASONING in json.dumps(state)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_chat_completions_models_tools_are_in_its_request(
+    tmp_path: Path, processors: list[RolloutTraceProcessor], streamed: bool
+) -> None:
+    """openai-agents 0.25 traces the tools a Chat Completions call offered (``tools`` on the
+    generation span, as the SDK converted them): the request recorded them not, where a
+    Responses call's request has its tools (found by review clients47). The request is
+    recorded in the Responses shape, its tools too."""
+    from agents.tracing.span_data import GenerationSpanData
+
+    if "tools" not in GenerationSpanData.__slots__:
+        pytest.skip("an openai-agents before 0.25 traces no generation tools")
+    register(processors, tmp_path)
+    _weather_on_a_chat_model("weather? use a tool", streamed=streamed)
+    [bundle] = trace_bundles(tmp_path)
+    [started] = [e["payload"] for e in of_type(bundle, "inference_started")]
+    request = payload(bundle, started["request_payload"])
+    # recorded in the Responses shape, as the request's messages are
+    [tool] = request["tools"]
+    assert tool["type"] == "function" and tool["name"] == "get_weather"
+    assert "city" in json.dumps(tool["parameters"])
+    [call] = reduce_both(bundle)["inference_calls"].values()
+    assert call["execution"]["status"] == "completed"
