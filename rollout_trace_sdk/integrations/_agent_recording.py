@@ -243,8 +243,11 @@ class TraceRecording:
         data = span.span_data
         target = str(getattr(data, "to_agent", None) or "")
         source = str(getattr(data, "from_agent", None) or ctx.agent)
+        error = error_text(span)
         if not target:
             ctx.turn.thread.protocol_event("agents_sdk_handoff", {"from_agent": source})
+            if error:
+                self.failed_handoff(ctx, error)
             return
         call = take_call(
             ctx,
@@ -273,8 +276,26 @@ class TraceRecording:
             )
             tool.agent_interacted(existing)
             self.notes[target] = (turn.thread.agent_path, message)
-        error = error_text(span)
         if error:
             tool.failed(error)
         else:
             tool.completed(None)
+
+    @staticmethod
+    def failed_handoff(ctx: SpanScope, error: str) -> None:
+        """A handoff whose invocation failed and was answered (openai-agents 0.25's
+        ``Handoff.failure_error_function``: the span ends with an error and no target agent,
+        the model reads the error as the call's output and its agent goes on): the model's
+        call is a failed tool call, as a function tool's that failed is, not lost."""
+        call = take_call(
+            ctx,
+            lambda item: item.get("type") == "function_call" and item.get("name") not in ctx.tools,
+        )
+        if call is None:
+            return
+        ctx.turn.tool_call(
+            str(call.get("call_id")),
+            str(call.get("name")),
+            namespace="handoff",
+            arguments=call.get("arguments"),
+        ).failed(error)

@@ -396,6 +396,46 @@ def test_a_handoff_back_is_an_interaction_edge(
     assert edges == ["send_message", "spawn_agent"]
 
 
+def test_a_handoff_that_fails_and_is_answered_is_a_failed_tool_call(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """openai-agents 0.25's ``failure_error_function`` on a handoff: its invocation fails,
+    the model reads the error as the call's output and its agent goes on (its span ends with
+    an error and no target). The model's call was recorded as no tool call at all (found by
+    review clients47); now a failed one, answered by the output the next request sent."""
+    import inspect
+
+    from agents import default_tool_error_function, handoff
+
+    if "failure_error_function" not in inspect.signature(handoff).parameters:
+        pytest.skip("an openai-agents before 0.25 has no handoff failure_error_function")
+
+    def closed(context: Any) -> None:
+        raise RuntimeError("Pong is closed")
+
+    # (a keyword the SDKs before 0.25 do not type)
+    answered: dict[str, Any] = {"failure_error_function": default_tool_error_function}
+    pong = Agent(name="Pong", instructions="You pong.", model=responses_model(fake.base_url))
+    ping = Agent(
+        name="Ping",
+        instructions="You ping.",
+        model=responses_model(fake.base_url),
+        handoffs=[handoff(pong, on_handoff=closed, **answered)],
+    )
+    register(processors, tmp_path)
+    assert asyncio.run(Runner.run(ping, QUESTION)).final_output == "ping done"
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    assert [t["agent_path"] for t in state["threads"].values()] == ["/root"]
+    [tool] = state["tool_calls"].values()
+    assert tool["tool_call_id"] == tool["model_visible_call_id"] == "call_ping"
+    assert tool["execution"]["status"] == "failed"
+    assert tool["summary"]["label"] == "handoff.transfer_to_pong"
+    [output] = tool["model_visible_output_item_ids"]
+    assert "An error occurred" in json.dumps(state["conversation_items"][output])
+    assert not state["interaction_edges"]
+
+
 @pytest.mark.parametrize("schema", [2, 3])
 def test_two_runs_of_one_agent_at_once_in_one_trace_get_a_thread_each(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
