@@ -177,10 +177,13 @@ def known_hook(value: Any) -> Any:
 
 
 def model_dumped(dump: Callable[..., Any], **options: Any) -> Any:
-    """A pydantic model's ``model_dump(mode="json", **options)`` without its serializer
-    warnings: they would reach the agent's output for what tracing did (the SDK's parsed
-    responses warn on every dump of their generic field). A ``model_dump`` that takes no
-    ``warnings`` is called without it. The fields the model names in ``__api_exclude__``
+    """A pydantic model's ``model_dump(mode="json", by_alias=True, **options)`` without its
+    serializer warnings: they would reach the agent's output for what tracing did (the SDK's
+    parsed responses warn on every dump of their generic field). A ``model_dump`` that takes
+    no ``warnings`` (or no ``by_alias``) is called without them. By its aliases: a field is
+    named as its JSON names it, as the OpenAI SDK sends it and the server sent it (a
+    function call's ``async``, a JSON schema format's ``schema``, which the SDK's models hold
+    as ``async_`` / ``schema_``). The fields the model names in ``__api_exclude__``
     are left out: the OpenAI SDK's parsed answers hold what ``parse`` read (``parsed``,
     ``parsed_arguments``) there, which the server never sent and the SDK never sends back.
 
@@ -198,7 +201,7 @@ def model_dumped(dump: Callable[..., Any], **options: Any) -> Any:
         if exclude:
             options["exclude"] = exclude
     try:
-        return dump(mode="json", warnings=False, **options)
+        return dump(mode="json", warnings=False, by_alias=True, **options)
     except TypeError:
         return dump(mode="json", **options)
 

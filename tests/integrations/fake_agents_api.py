@@ -8,6 +8,8 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
 * ``You ask.`` — calls ``get_weather``, then answers with the report (a tool that needs
   approval: the run pauses for it, and a run resumed from its state runs it);
 * ``You ask for Bergen.`` — the same with another call (``call_bergen``, Bergen);
+* ``You ask later.`` — the same as ``You ask.``, its call marked ``"async": true`` (a
+  function tool the server lets the client answer later);
 * ``You ping.`` / ``You pong.`` — a handoff to Pong and one back to Ping, which answers;
 * ``You search.`` — hosted tools' calls as the server writes them (a file search, a code
   interpreter and an MCP call, null fields and all) with a ``get_weather`` call, then the
@@ -127,6 +129,10 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
     if "You ask." in instructions:
         if "call_weather" not in done:
             return [_call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]
+        return [answer_message(n, REPORT)]
+    if "You ask later." in instructions:
+        if "call_weather" not in done:
+            return [{**_call(n, "call_weather", "get_weather", '{"city":"Oslo"}'), "async": True}]
         return [answer_message(n, REPORT)]
     if "You ask for Bergen." in instructions:
         if "call_bergen" not in done:

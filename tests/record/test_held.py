@@ -21,6 +21,7 @@ from rollout_trace_sdk.record._held import (
     held_fields,
     held_list,
     known_hook,
+    model_dumped,
 )
 
 
@@ -197,3 +198,18 @@ def test_orjson_never_writes_a_dataclass_itself() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert (done.returncode, done.stdout.strip()) == (0, "refused"), done.stderr
+
+
+def test_a_pydantic_model_is_dumped_by_its_aliases() -> None:
+    """A field is named as the model's JSON names it: the OpenAI SDK's models hold a
+    function call's ``async`` as ``async_`` (an alias), and it was recorded ``async_``, a
+    name the server never sent and the SDK never sends back (found by review clients47)."""
+    import pydantic
+
+    class Call(pydantic.BaseModel):
+        call_id: str
+        async_: bool | None = pydantic.Field(alias="async", default=None)
+
+    call = Call.model_validate({"call_id": "c", "async": True})
+    assert model_dumped(call.model_dump) == {"call_id": "c", "async": True}
+    assert model_dumped(Call(call_id="c").model_dump, exclude_none=True) == {"call_id": "c"}

@@ -38,6 +38,7 @@ from .scripted import (
     responses_model,
     trace_bundles,
     triage,
+    weather_tool,
 )
 
 
@@ -394,6 +395,30 @@ def test_a_handoff_back_is_an_interaction_edge(
     state = reduce_both(bundle)
     edges = sorted(e["kind"] for e in state["interaction_edges"].values())
     assert edges == ["send_message", "spawn_agent"]
+
+
+def test_a_call_the_server_marks_async_is_recorded_as_the_server_sent_it(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """A function call the server marks ``"async": true`` (the OpenAI SDK's ``async_``
+    field, which openai-agents 0.25 sends back by its alias) was recorded with ``async_``:
+    the answer's item was not the one the next request sent (found by review clients47)."""
+    register(processors, tmp_path)
+    agent = Agent(
+        name="Later",
+        instructions="You ask later.",
+        model=responses_model(fake.base_url),
+        tools=[weather_tool()],
+    )
+    assert asyncio.run(Runner.run(agent, QUESTION)).final_output == REPORT
+    [bundle] = trace_bundles(tmp_path)
+    first, _ = [e["payload"] for e in of_type(bundle, "inference_completed")]
+    [item] = payload(bundle, first["response_payload"])["output_items"]
+    assert item["async"] is True and "async_" not in item
+    state = reduce_both(bundle)
+    [tool] = state["tool_calls"].values()
+    assert tool["tool_call_id"] == "call_weather"
+    assert tool["execution"]["status"] == "completed"
 
 
 def test_a_handoff_that_fails_and_is_answered_is_a_failed_tool_call(
