@@ -400,12 +400,13 @@ def record_function(ctx: SpanScope, span: Any) -> None:
     tool = ctx.tool
     data = span.span_data
     error = error_text(span)
+    result = _traced_result(data.output)
     inner, ctx.inner = ctx.inner, None
     waits = (  # perhaps waiting for approval (see below)
         tool is not None
         and not error
         and ctx.output_type is not None
-        and data.output is None
+        and result is None
         and ctx.call is not None
     )
     if inner is not None and not waits:  # the agent run as a tool under it is over
@@ -421,8 +422,8 @@ def record_function(ctx: SpanScope, span: Any) -> None:
         return
     # no result and no arguments: a run that traces no sensitive data (the result unknown);
     # no result but the arguments: the tool returned None
-    unknown = data.output is None and data.input is None
-    output = "" if unknown else _sent_output(data.output)
+    unknown = result is None and data.input is None
+    output = "" if unknown else _sent_output(result)
     answer = {"type": ctx.output_type, "call_id": ctx.call_id, "output": output}
     if waits:
         # open until the run goes on (the tool returned None) or a resumed run runs it
@@ -430,6 +431,23 @@ def record_function(ctx: SpanScope, span: Any) -> None:
         ctx.unanswered.append(WaitingCall(ctx.call, tool, answer, inner))
         return
     tool.completed(answer)
+
+
+def _traced_result(output: Any) -> Any:
+    """A function span's output as the tool's result. openai-agents 0.19 traces a call
+    waiting for approval with the SDK's ``FunctionToolResult`` (its ``output`` None, its
+    ``run_item`` the ``ToolApprovalItem``) where 0.24 traces ``None``: it is no result (it
+    was recorded as the call's answer, the object's repr, and the call as completed). A
+    tool's own value is read no further than its ``run_item`` (what it raises, it is)."""
+    if output is None or type(output) is str:
+        return output
+    try:
+        run_item = getattr(output, "run_item", None)
+        if run_item is not None and getattr(run_item, "type", None) == "tool_approval_item":
+            return getattr(output, "output", None)
+    except Exception:
+        pass
+    return output
 
 
 def _sent_output(output: Any) -> Any:
