@@ -103,6 +103,7 @@ def _loads_lenient_numbers(raw: bytes) -> Any:
 __all__ = [
     "Bundle",
     "LocatedEvent",
+    "LogCursor",
     "MissingPayload",
     "Progress",
     "io_error_text",
@@ -119,6 +120,24 @@ _PROGRESS_MASK: Final = 1023
 class LocatedEvent:
     line: int
     event: TraceEvent
+
+
+@attrs.define
+class LogCursor:
+    """Where a reading of the log stands: the lines read, the seq the next event must have,
+    and whether ``recording_completed`` was read (the per-line checks depend on all three).
+    One reading keeps one; a follower reading a growing log keeps it between readings."""
+
+    line: int = 0
+    expected_seq: int = 1
+    completed: bool = False
+
+
+class _Stop:
+    """The reading ends at this line (a torn last one)."""
+
+
+_STOP: Final = _Stop()
 
 
 class Bundle:
@@ -226,60 +245,70 @@ class Bundle:
                     "read trace event line 1", cause=exc.cause, file=log, line=1
                 ) from None
             raise ReduceError(exc.message, cause=exc.cause, file=log) from None
-        expected_seq = 1
-        completed = False
-        rollout_id = self.manifest.rollout_id
-        parse = structure.parse_event_line
-        schema = self.schema
+        cursor = LogCursor()
         progress = self.progress
         size = os.fstat(handle.fileno()).st_size if progress is not None else 0
         with handle:
-            for number, raw in enumerate(_lines(handle, log), start=1):
-                if progress is not None and not number & _PROGRESS_MASK:
+            for raw in _lines(handle, log):
+                if progress is not None and not (cursor.line + 1) & _PROGRESS_MASK:
                     progress(handle.tell(), size)
-                if completed and _refused_after_completion(raw):
-                    # Codex refuses any further (non-blank) line before parsing it.
-                    raise ReduceError(words.AFTER_COMPLETED, file=log, line=number)
-                try:
-                    event = parse(raw, schema)
-                except DecodeError as exc:
-                    if not raw.strip():
-                        continue
-                    recovered = self._recover_line(raw, number, exc)
-                    if recovered is None:
-                        if self.lenient and not raw.endswith(b"\n"):
-                            return
-                        continue
-                    event = recovered
-                if event.schema_version != schema:
-                    raise ReduceError(
-                        event_gate_text(schema, event.schema_version, number),
-                        file=log,
-                        line=number,
-                        seq=event.seq,
-                    )
-                if event.seq != expected_seq:
-                    raise ReduceError(
-                        words.missing_or_reordered(expected_seq),
-                        file=log,
-                        line=number,
-                        seq=event.seq,
-                    )
-                if event.rollout_id != rollout_id:
-                    raise ReduceError(
-                        words.OTHER_ROLLOUT,
-                        file=log,
-                        line=number,
-                        seq=event.seq,
-                    )
-                expected_seq += 1
-                if isinstance(event.payload, RecordingCompleted):
-                    if not raw.endswith(b"\n"):
-                        # its line was cut before its newline: Codex (both versions) reads it
-                        # but does not count the recording as completed
-                        return
-                    completed = True
-                yield LocatedEvent(number, event)
+                located = self.line_event(raw, cursor)
+                if isinstance(located, _Stop):
+                    return
+                if located is not None:
+                    yield located
+
+    def line_event(self, raw: bytes, cursor: LogCursor) -> LocatedEvent | _Stop | None:
+        """One line of the log (newline kept) read after those ``cursor`` has seen, with
+        Codex's per-line checks in Codex's order: its event, None for a line Codex skips, or
+        ``_STOP`` for a torn last line that ends the reading (no newline: lenient mode's
+        unreadable one, or a cut ``recording_completed``). ``cursor`` moves past it.
+
+        Raises:
+            ReduceError: what Codex refuses, located by line (and seq).
+        """
+        log = self.event_log_display
+        cursor.line += 1
+        number = cursor.line
+        schema = self.schema
+        if cursor.completed and _refused_after_completion(raw):
+            # Codex refuses any further (non-blank) line before parsing it.
+            raise ReduceError(words.AFTER_COMPLETED, file=log, line=number)
+        try:
+            event = structure.parse_event_line(raw, schema)
+        except DecodeError as exc:
+            if not raw.strip():
+                return None
+            recovered = self._recover_line(raw, number, exc)
+            if recovered is None:
+                if self.lenient and not raw.endswith(b"\n"):
+                    return _STOP
+                return None
+            event = recovered
+        if event.schema_version != schema:
+            raise ReduceError(
+                event_gate_text(schema, event.schema_version, number),
+                file=log,
+                line=number,
+                seq=event.seq,
+            )
+        if event.seq != cursor.expected_seq:
+            raise ReduceError(
+                words.missing_or_reordered(cursor.expected_seq),
+                file=log,
+                line=number,
+                seq=event.seq,
+            )
+        if event.rollout_id != self.manifest.rollout_id:
+            raise ReduceError(words.OTHER_ROLLOUT, file=log, line=number, seq=event.seq)
+        cursor.expected_seq += 1
+        if isinstance(event.payload, RecordingCompleted):
+            if not raw.endswith(b"\n"):
+                # its line was cut before its newline: Codex (both versions) reads it
+                # but does not count the recording as completed
+                return _STOP
+            cursor.completed = True
+        return LocatedEvent(number, event)
 
     def _recover_line(self, raw: bytes, number: int, exc: DecodeError) -> TraceEvent | None:
         """The slow path for a line the fast parse refused: skip it if Codex would (blank by

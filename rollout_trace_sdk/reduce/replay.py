@@ -165,6 +165,18 @@ def replay_source(source: ReplaySource) -> st.RolloutTrace:
     Raises:
         ReduceError: what Codex would refuse (strict), located by line and seq.
     """
+    lenient = bool(getattr(source, "lenient", False))
+    log: str | None = getattr(source, "event_log_display", None)
+    skipped: list[str] | None = getattr(source, "skipped", None)
+    replay = new_context(source, lenient=lenient, notes=skipped)
+    for located in source.events():
+        apply_located(replay, located, log)
+    finalize(source, replay)
+    return replay.trace
+
+
+def new_context(source: ReplaySource, *, lenient: bool, notes: list[str] | None) -> ReplayContext:
+    """A replay of ``source`` before its first event: the trace holds the manifest's facts."""
     manifest = source.manifest
     trace = st.RolloutTrace(
         schema_version=manifest.schema_version,
@@ -173,43 +185,54 @@ def replay_source(source: ReplaySource) -> st.RolloutTrace:
         root_thread_id=manifest.root_thread_id,
         started_at_unix_ms=manifest.started_at_unix_ms,
     )
-    lenient = bool(getattr(source, "lenient", False))
-    log: str | None = getattr(source, "event_log_display", None)
-    skipped: list[str] | None = getattr(source, "skipped", None)
-    replay = ReplayContext(payloads=source, trace=trace, lenient=lenient, notes=skipped)
-    for located in source.events():
-        event = located.event
-        if lenient:
-            replay.at = (located.line, event.seq)
-        try:
-            apply_event(replay, event)
-        except ReduceError as exc:
-            if not lenient:
-                _locate(exc, log, located.line, event.seq)
-                # lenient replay passes over this event (below); a payload path the confined
-                # reader refuses it refuses again at the end checks (check_payload)
-                exc.lenient_skips = not (isinstance(exc, BundleFileError) and exc.os_error is None)
-                raise
-            # A killed recorder leaves events whose payload never reached the disk, and later
-            # events that refer to what those would have created: lenient replay passes over
-            # each such event and says so.
-            if skipped is not None:
-                what = "payload missing" if isinstance(exc, MissingPayload) else "not reducible"
-                skipped.append(
-                    f"line {located.line} (seq {event.seq}): skipped {what}: {exc.message}"
-                    + (f" ({exc.cause})" if exc.cause else "")
-                )
+    return ReplayContext(payloads=source, trace=trace, lenient=lenient, notes=notes)
+
+
+def apply_located(replay: ReplayContext, located: Any, log: str | None) -> None:
+    """Apply one event of the log (a :class:`~.bundle.LocatedEvent`): strict, its failure
+    raised located by ``log``'s line and seq; lenient, passed over with a note in
+    ``replay.notes``."""
+    event = located.event
+    lenient = replay.lenient
+    if lenient:
+        replay.at = (located.line, event.seq)
+    try:
+        apply_event(replay, event)
+    except ReduceError as exc:
+        if not lenient:
+            _locate(exc, log, located.line, event.seq)
+            # lenient replay passes over this event (below); a payload path the confined
+            # reader refuses it refuses again at the end checks (check_payload)
+            exc.lenient_skips = not (isinstance(exc, BundleFileError) and exc.os_error is None)
+            raise
+        # A killed recorder leaves events whose payload never reached the disk, and later
+        # events that refer to what those would have created: lenient replay passes over
+        # each such event and says so.
+        skipped = replay.notes
+        if skipped is not None:
+            what = "payload missing" if isinstance(exc, MissingPayload) else "not reducible"
+            skipped.append(
+                f"line {located.line} (seq {event.seq}): skipped {what}: {exc.message}"
+                + (f" ({exc.cause})" if exc.cause else "")
+            )
+
+
+def finalize(source: ReplaySource, replay: ReplayContext) -> None:
+    """After the last event: check every registered payload, then settle what is left (spawn
+    edges, exec tools' code cells, history lists and acceptance stamps). It changes the
+    trace in place, for good: ``incremental.Replay`` finalises a live replay and undoes it."""
+    trace = replay.trace
     source.check_registered(trace.raw_payloads, trace.recording_complete)
     edges.finalize(replay)
     tools.finalize(replay)
     acceptance.finalize_history(replay)
-    if lenient and skipped:
+    skipped = replay.notes
+    if replay.lenient and skipped:
         # what was passed over is missing from the state: it must not read as whole once
         # the notes are gone (schema 2: not complete; schema 3: partial payloads)
         trace.lenient_gaps = True
         if trace.schema_version != ev.SCHEMA_VERSION_V3:
             trace.recording_complete = False
-    return trace
 
 
 def _locate(exc: ReduceError, log: str | None, line: int, seq: int) -> None:

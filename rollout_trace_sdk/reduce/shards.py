@@ -229,6 +229,18 @@ class ShardReader:
         self._parts.clear()
         self._part_bytes = 0
 
+    def forget_unsealed(self) -> None:
+        """Read every shard that was open (unsealed) when indexed afresh at its next use, and
+        every shard that failed again: a reader kept between readings of a bundle being
+        recorded (``incremental.Replay``) must see the records and the footer the writer
+        added since. A sealed shard never changes, and stays."""
+        for number in [n for n, shard in self._shards.items() if not shard.sealed]:
+            del self._shards[number]
+            self._unsealed_sizes.pop(number, None)
+            dropped = self._cache.pop(number, None)
+            self._cached_bytes -= len(dropped) if dropped is not None else 0
+        self._failed.clear()
+
     def _grown(self, number: int) -> bool:
         """Whether an unsealed shard has grown since it was indexed; if so, its index and bytes
         are dropped, to be read again. A bundle reduced while its recording runs: an early
