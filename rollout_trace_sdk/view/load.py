@@ -19,7 +19,7 @@ from .capture import WRITER_LIVE_KEY
 if TYPE_CHECKING:
     from ..reduce.bundle import Progress
 
-__all__ = ["load_state", "mark_live", "read_state_bytes"]
+__all__ = ["bundle_state", "load_state", "mark_live", "read_state_bytes"]
 
 
 def load_state(
@@ -60,12 +60,7 @@ def load_state(
         # `view` on a large rollout (1.1 GB against 0.9 GB at `demo --scale 2000`)
         state = orjson.loads(raw)
         del raw
-        mark_live(state, live)
-        annotate_logged_errors(state, path)
-        annotate_tool_errors(state, path)
-        annotate_guardrails(state, path)
-        annotate_cut_checkpoints(state, path)
-        return state
+        return bundle_state(state, path, live)
     raw = read_state_bytes(str(source))
     try:
         state = orjson.loads(raw)
@@ -80,6 +75,23 @@ def load_state(
     bundle = bundle_for(path)  # when the state sits in its bundle
     if bundle is not None:
         mark_live(state, log_is_written(bundle))
+    annotate_logged_errors(state, bundle)
+    annotate_tool_errors(state, bundle)
+    annotate_guardrails(state, bundle)
+    annotate_cut_checkpoints(state, bundle)
+    return state
+
+
+def bundle_state(state: Any, bundle: Path, live: bool | None) -> Any:
+    """``bundle``'s reduced state, parsed from ``state_bytes``, as the viewer reads it:
+    marked live when ``live`` (:func:`mark_live`, asked before the reduction), with the
+    error texts, guardrails and cut checkpoints read from the bundle put back."""
+    from .checkpoints import annotate_cut_checkpoints
+    from .guardrails import annotate_guardrails
+    from .payloads import annotate_tool_errors
+    from .turn_errors import annotate_logged_errors
+
+    mark_live(state, live)
     annotate_logged_errors(state, bundle)
     annotate_tool_errors(state, bundle)
     annotate_guardrails(state, bundle)

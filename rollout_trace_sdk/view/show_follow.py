@@ -1,7 +1,7 @@
 """``rollout-trace show --follow``: a rollout's transcript printed as it is recorded.
 
 What ``show`` prints first, then each record the recording adds, as ``tail -f`` does for a log:
-the follower watches the log's size and modification time (``POLL_S``), reduces the bundle
+the follower watches the log's size and modification time (``POLL_S``), reads the bundle
 again (leniently: a live log ends mid-write) when they move, and prints the records it has
 not printed yet. Each record is known by its id, so nothing is printed twice; a record that
 appears out of time order (a sub-agent's, read in the same reading as a later one of its
@@ -20,9 +20,12 @@ left unclosed by a writer that is gone: no process holds its lock (``reduce/live
 and it has not changed for :data:`QUIET_S`. A log no recorder of ours wrote (Codex's own)
 has no lock: it is followed while it grows and ends after that much quiet.
 
-Reading is the whole bundle each time: after a reading that took ``R`` seconds the follower
-rests ``R`` at least (:data:`PACE`), so a big bundle recorded fast costs it at most about half
-a core, and prints later rather than more often (docs/viewing.md has the figures).
+A reading replays only the lines written since the last one, on a replay kept between
+readings (``show_follow_read.Readings``, ``reduce/incremental.py``); the state it gives, its
+parsing and the transcript still grow with the rollout. After a reading that took ``R``
+seconds the follower rests ``R`` at least (:data:`PACE`), so a big bundle recorded fast costs
+it at most about half a core, and prints later rather than more often (docs/viewing.md has
+the figures).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import attrs
 
@@ -40,13 +43,16 @@ from ..reduce.liveness import log_is_written
 from .capture import recording_status, recording_words
 from .show import Line, _Transcript, transcript
 
+if TYPE_CHECKING:
+    from .show_follow_read import Readings
+
 #: Seconds between two looks at the log's size and modification time.
 POLL_S: Final = 0.25
 #: Seconds an unclosed log must stay unchanged, with no writer holding it, before the
 #: follower says its recorder is gone and stops.
 QUIET_S: Final = 2.0
 #: The rest after a reading, as a multiple of the time it took: bounds the follower's share
-#: of a core on a big bundle (each reading reduces all of it).
+#: of a core on a big bundle (each reading serialises and walks all of its state).
 PACE: Final = 1.0
 
 #: The recording statuses that end the following (``recording`` and ``unclosed`` do not).
@@ -383,9 +389,26 @@ def follow(
         LookupError: ``--thread`` or ``--call`` names nothing once the recording ended (or
             more than one thing).
     """
+    from .show_follow_read import Readings
+
+    readings = Readings(bundle)
+    try:
+        return _follow(bundle, follower, emit, err, clock, readings)
+    finally:
+        readings.close()
+
+
+def _follow(
+    bundle: Path,
+    follower: Follower,
+    emit: Callable[[list[Line]], None],
+    err: TextIO,
+    clock: Callable[[], float],
+    readings: Readings,
+) -> int:
+    """:func:`follow`'s loop, each reading from ``readings``."""
     from . import live
     from .commands import notes_to
-    from .load import load_state
     from .reports import recorder_reports
 
     token: tuple[int, ...] | None = None
@@ -407,7 +430,7 @@ def follow(
         began = clock()
         notes: list[str] = []
         try:
-            state = load_state(bundle, lenient=True, skipped=notes)
+            state = readings.read(notes, last=quiet)
         except ReduceError:
             # mid-write (a log with no line yet): read again at its next change, unless the
             # writer is gone and it stayed so

@@ -1,0 +1,96 @@
+"""The readings of ``show --follow``: the state of a bundle being recorded, each time its log
+moved, from a replay kept between readings (``reduce/incremental.py``) that is fed only the
+lines written since the last one.
+
+Each reading gives what ``load_state(bundle, lenient=True, skipped=notes)`` gives, notes
+included: the replay is finalised as a whole reduction of the lines read so far would be,
+then serialised and annotated as ``load_state`` does. The costs left grow with the state
+(its bytes, their parsing, the transcript), no more with the log's replay. A reading is
+whole, as before, when the kept replay cannot answer for it:
+
+- a line cites a payload the recorder has not stored yet (the replay waits for it at the
+  next reading; a whole reading passes over it with a note, held back as ``live.py`` says);
+- the last reading, the writer gone and the log quiet: a line it left cut, or a payload it
+  never stored, is read as a whole reduction reads it;
+- a recording that says it completed while bytes follow its last line;
+- the log or the manifest was rewritten rather than appended (the replay starts anew at
+  the next reading), or the replay refused a line (every later reading is whole: what a
+  whole reading raises, ``follow`` says as it always did).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..model.state import state_bytes
+from ..reduce.errors import ReduceError
+from ..reduce.incremental import LogRewritten, Replay
+from ..reduce.liveness import log_is_written
+from .load import bundle_state, load_state
+
+
+class Readings:
+    """A bundle's readings while it is followed.
+
+    Args:
+        bundle: the bundle directory.
+    """
+
+    def __init__(self, bundle: Path) -> None:
+        self.bundle = bundle
+        self._replay: Replay | None = None
+        #: the replay refused a line: every reading is whole from then on
+        self._refused = False
+        #: readings answered by the kept replay, and whole ones (for tests and benchmarks)
+        self.fed = 0
+        self.whole = 0
+
+    def read(self, skipped: list[str], *, last: bool = False) -> Any:
+        """The bundle's state now, as ``load_state`` gives it leniently, its notes appended
+        to ``skipped``.
+
+        Args:
+            skipped: receives the reading's notes.
+            last: the writer is gone and the log stayed quiet: the last reading, whole.
+
+        Raises:
+            ReduceError: the bundle cannot be read (as ``load_state`` raises it).
+        """
+        if last or self._refused:
+            return self._whole(skipped)
+        live = log_is_written(self.bundle)  # asked first, as load_state asks it
+        try:
+            if self._replay is None:
+                self._replay = Replay.open(self.bundle)
+            replay = self._replay
+            if not replay.feed():
+                return self._whole(skipped)
+            with replay.finalised() as (trace, notes):
+                if trace.recording_complete and replay.unread:
+                    return self._whole(skipped)
+                raw = state_bytes(trace)
+        except LogRewritten:
+            self.close()
+            return self._whole(skipped)
+        except ReduceError:
+            self._refused = self._replay is not None
+            self.close()
+            return self._whole(skipped)
+        state = orjson.loads(raw)
+        del raw
+        skipped.extend(notes)
+        self.fed += 1
+        return bundle_state(state, self.bundle, live)
+
+    def _whole(self, skipped: list[str]) -> Any:
+        self.whole += 1
+        return load_state(self.bundle, lenient=True, skipped=skipped)
+
+    def close(self) -> None:
+        """Let the kept replay go (its bundle's descriptors and the state it holds)."""
+        if self._replay is not None:
+            self._replay.close()
+            self._replay = None
