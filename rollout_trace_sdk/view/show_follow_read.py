@@ -72,7 +72,7 @@ class Readings:
                 if trace.recording_complete and replay.unread:
                     return self._whole(skipped)
                 raw = state_bytes(trace)
-        except LogRewritten:
+        except (LogRewritten, OSError):  # OSError: a read the whole reading words as Codex does
             self.close()
             return self._whole(skipped)
         except ReduceError:
