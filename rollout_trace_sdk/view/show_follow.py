@@ -380,9 +380,10 @@ def follow(
     err: TextIO,
     *,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Print ``bundle``'s transcript through ``emit`` as it is recorded, until it closes or
-    its writer is gone: 0.
+    its writer is gone: 0 (``clock`` and ``sleep``: the time it reads and waits by).
 
     Raises:
         ReduceError: the bundle cannot be read, and no writer is there to finish it.
@@ -393,7 +394,7 @@ def follow(
 
     readings = Readings(bundle)
     try:
-        return _follow(bundle, follower, emit, err, clock, readings)
+        return _follow(bundle, follower, emit, err, (clock, sleep), readings)
     finally:
         readings.close()
 
@@ -403,10 +404,11 @@ def _follow(
     follower: Follower,
     emit: Callable[[list[Line]], None],
     err: TextIO,
-    clock: Callable[[], float],
+    time_by: tuple[Callable[[], float], Callable[[float], None]],
     readings: Readings,
 ) -> int:
     """:func:`follow`'s loop, each reading from ``readings``."""
+    clock, sleep = time_by
     from . import live
     from .commands import notes_to
     from .reports import recorder_reports
@@ -418,13 +420,17 @@ def _follow(
     said_waiting = False
     rest = 0.0
     while True:
+        # what the last look asked for: POLL_S after one that found nothing new, PACE times
+        # the reading after a reading, whether the log moved meanwhile or not (a log written
+        # faster than it was read was read again at once, reading after reading: a core)
+        sleep(rest)
+        rest = 0.0
         now = _token(bundle)
         quiet = clock() - changed_at >= QUIET_S
         if now != token:
             token, changed_at, quiet = now, clock(), False
         elif not quiet or log_is_written(bundle) is True:
-            time.sleep(max(POLL_S, rest))
-            rest = 0.0
+            rest = POLL_S
             continue
         # else: unchanged for QUIET_S and no writer holds it: a last reading
         began = clock()
@@ -435,7 +441,7 @@ def _follow(
             # mid-write (a log with no line yet): read again at its next change, unless the
             # writer is gone and it stayed so
             if not quiet:
-                time.sleep(POLL_S)
+                rest = POLL_S
                 continue
             raise
         status = recording_status(state)

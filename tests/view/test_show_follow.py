@@ -301,6 +301,50 @@ def test_ctrl_c_stops_it_whole(tmp_path: Path) -> None:
     recorder.finish()
 
 
+def test_a_log_written_faster_than_it_is_read_is_read_after_a_rest(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    """After a reading the follower rests as long as the reading took (``PACE``) before it
+    looks again, though the log moved meanwhile. A log written faster than it was read was
+    read again at once, reading after reading: a whole core where half of one was meant.
+    (The time is the test's: each look at the clock is half a second later, and a line
+    more in the log, as a recorder writing all the time would leave it.)"""
+    import shutil
+
+    from rollout_trace_sdk.view.show import Line
+    from rollout_trace_sdk.view.show_follow import Follower, follow
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, copy)
+    lines = (demo_bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    log = copy / "trace.jsonl"
+    log.write_bytes(lines[0])
+    written, now = [1], [0.0]
+    what: list[str] = []
+
+    def clock() -> float:
+        if written[0] < len(lines):
+            with log.open("ab") as handle:
+                handle.write(lines[written[0]])
+            written[0] += 1
+        now[0] += 0.5
+        return now[0]
+
+    def sleep(seconds: float) -> None:
+        if seconds > 0:
+            what.append("rest")
+
+    def emit(printed: list[Line]) -> None:
+        what.append("end" if any("■" in line.text for line in printed) else "reading")
+
+    follower = Follower(thread=None, call=None, full=False)
+    assert follow(copy, follower, emit, io.StringIO(), clock=clock, sleep=sleep) == 0
+    assert what[-1] == "end" and what.count("reading") > 3
+    # R a reading, s a rest: never two readings without a rest between them
+    order = "".join("R" if w == "reading" else "s" for w in what[:-1])
+    assert "RR" not in order, order
+
+
 def test_a_state_file_is_refused(demo_bundle: Path, tmp_path: Path) -> None:
     """A state file does not grow: ``--follow`` says it reads bundles (exit 2)."""
     from rollout_trace_sdk.cli import main
