@@ -112,7 +112,10 @@ def main() -> None:
     lags = sorted(printed[n] - flushed[n] for n in flushed if n in printed)
     cpu = usage.ru_utime + usage.ru_stime
     print(f"bundle {size / 1e6:.1f} MB when following started ({args.before} turns before)")
-    print(f"follower: {cpu / (ended - began):.2f} CPU-seconds a second over {ended - began:.1f} s")
+    print(
+        f"follower: {cpu / (ended - began):.2f} CPU-seconds a second over {ended - began:.1f} s,"
+        f" peak RSS {usage.ru_maxrss / 1024:.0f} MB"
+    )
     print(f"first line after {first[0] - began:.2f} s" if first else "no line printed")
     if lags:
         p90 = lags[int(len(lags) * 0.9)]
