@@ -267,13 +267,12 @@ class Bundle:
         Raises:
             ReduceError: what Codex refuses, located by line (and seq).
         """
-        log = self.event_log_display
         cursor.line += 1
         number = cursor.line
         schema = self.schema
         if cursor.completed and _refused_after_completion(raw):
             # Codex refuses any further (non-blank) line before parsing it.
-            raise ReduceError(words.AFTER_COMPLETED, file=log, line=number)
+            raise ReduceError(words.AFTER_COMPLETED, file=self.event_log_display, line=number)
         try:
             event = structure.parse_event_line(raw, schema)
         except DecodeError as exc:
@@ -288,19 +287,21 @@ class Bundle:
         if event.schema_version != schema:
             raise ReduceError(
                 event_gate_text(schema, event.schema_version, number),
-                file=log,
+                file=self.event_log_display,
                 line=number,
                 seq=event.seq,
             )
         if event.seq != cursor.expected_seq:
             raise ReduceError(
                 words.missing_or_reordered(cursor.expected_seq),
-                file=log,
+                file=self.event_log_display,
                 line=number,
                 seq=event.seq,
             )
         if event.rollout_id != self.manifest.rollout_id:
-            raise ReduceError(words.OTHER_ROLLOUT, file=log, line=number, seq=event.seq)
+            raise ReduceError(
+                words.OTHER_ROLLOUT, file=self.event_log_display, line=number, seq=event.seq
+            )
         cursor.expected_seq += 1
         if isinstance(event.payload, RecordingCompleted):
             if not raw.endswith(b"\n"):
