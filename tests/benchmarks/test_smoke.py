@@ -130,6 +130,13 @@ def test_view_without_browser() -> None:
     assert figures["events"] and figures["html_s"] and figures["reduce_s"]
 
 
+def test_show_follow() -> None:
+    out = _run("show_follow.py", "--before", "5", "--seconds", "1.5", "--every", "0.3")
+    # every turn recorded while following is printed once the recording ends, and the
+    # follower exits 0 on its own
+    assert "never printed 0;" in out and "exit 0," in out, out
+
+
 def test_summary() -> None:
     figures = _last_json(_run("summary.py", "--scale", "1", "--runs", "1", "--json"))
     assert figures["events"] and figures["summary_median_s"] and figures["reduce_s"]
