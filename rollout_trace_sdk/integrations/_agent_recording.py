@@ -17,6 +17,7 @@ from ..record.items import task_message
 from ..record.runtime import ENDED_AS, Outcome, warn
 from ..record.threads import AgentThread
 from ..record.turns import Turn
+from ._agent_early import EarlySpans
 from ._agent_paused import PausedRuns, outlive
 from ._agent_spans import PausedAgentRun, SpanScope, error_text, settle, take_call
 
@@ -73,6 +74,8 @@ class TraceRecording:
         self.rejections_unseen = True
         #: the runs of this trace that ended with calls waiting (for approval)
         self.paused = PausedRuns()
+        #: the spans a resumed run starts before its agent span, held for it (SDKs < 0.24)
+        self.early = EarlySpans()
 
     async def hold(self) -> None:
         """In the loop thread: open the rollout and keep it open until the trace ends; then

@@ -281,11 +281,17 @@ class RolloutTraceProcessor(TracingProcessor):
         return recording
 
     def _start(self, recording: TraceRecording, span: Any) -> None:
+        if recording.early.hold(span, started=True):  # before its agent span (SDKs < 0.24)
+            return
         parent = recording.spans.get(span.parent_id) if span.parent_id else None
         kind = span.span_data.type
         if kind == "agent":
-            recording.spans[span.span_id] = recording.agent_started(span, parent)
+            ctx = recording.agent_started(span, parent)
+            recording.spans[span.span_id] = ctx
+            self._replay(recording, span.parent_id, ctx)
             return
+        if kind == "task":
+            recording.early.task_started(span.span_id)
         if kind in _STRUCTURE:  # the task and turn spans between a tool call and its agent
             if parent is not None:
                 recording.spans[span.span_id] = parent
@@ -325,9 +331,35 @@ class RolloutTraceProcessor(TracingProcessor):
             )
             ctx.tool = ctx.turn.tool_call(call_id, name, arguments=arguments or "{}")
 
+    def _replay(self, recording: TraceRecording, task: str | None, ctx: SpanScope | None) -> None:
+        """Record the spans held under the task span ``task`` (``_agent_early.py``) now that
+        its agent ``ctx`` started, as if they had started in it (``None``: the task ended
+        with no agent; they are recorded where they were)."""
+        held = recording.early.released(task)
+        if not held or task is None:
+            return
+        before = recording.spans.get(task)
+        if ctx is not None:
+            recording.spans[task] = ctx
+        try:
+            for started, span in held:
+                try:
+                    (self._start if started else self._end)(recording, span)
+                except Exception as exc:  # as on_span_start / on_span_end: the rest goes on
+                    self._guard(exc)
+        finally:
+            if before is not None:
+                recording.spans[task] = before
+            elif ctx is not None:
+                recording.spans.pop(task, None)
+
     def _end(self, recording: TraceRecording, span: Any) -> None:
+        if recording.early.hold(span, started=False):
+            return
         data = span.span_data
         kind = data.type
+        if kind == "task":  # spans held for an agent span that never came
+            self._replay(recording, span.span_id, None)
         if kind in _MODEL_CALLS:  # never started here: they record into their parent's turn
             parent = recording.spans.get(span.parent_id)
             if parent is None:
