@@ -177,8 +177,9 @@ class Recorder:
             self._reasoning.append(reasoning)
         if details:
             _add_details(self._details, to_plain(details))
-        if audio is not None:
-            self._audio = self._audio or _text(getattr(audio, "id", None))
+        if audio is not None:  # openai 2 has no ``audio`` field in a delta: a dict, its extra
+            audio_id = audio.get("id") if isinstance(audio, dict) else getattr(audio, "id", None)
+            self._audio = self._audio or _text(audio_id)
         if isinstance(content, str) and content:
             self._text.append(content)
         if isinstance(refusal, str) and refusal:
