@@ -7,6 +7,7 @@ nothing; every bundle reduces alike with our reducer and the Codex of its schema
 
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 from collections.abc import Iterator
@@ -38,6 +39,25 @@ pytestmark = [
         not hasattr(AsyncResponses, "connect"), reason="this openai has no responses.connect"
     ),
 ]
+
+
+def _connection_resource() -> Any:
+    """The connection's ``response`` resource class (``None`` for an openai without one)."""
+    from openai.resources.responses import responses
+
+    return getattr(responses, "AsyncResponsesResponseResource", None)
+
+
+#: a test that steers a response: openai 2 (2.45, what openai-agents 0.19.4 installs) has
+#: ``responses.connect()`` but no ``connection.response.steer``
+steers = pytest.mark.skipif(
+    not hasattr(_connection_resource(), "steer"),
+    reason="this openai's connection has no response.steer (openai 3 has it)",
+)
+#: ``response.create(stream_id=...)``, an envelope field openai 2.45 does not take
+_STREAM_ID = (
+    "stream_id" in inspect.signature(getattr(_connection_resource(), "create", len)).parameters
+)
 
 
 @pytest.fixture
@@ -97,7 +117,8 @@ async def test_a_response_over_the_websocket_is_recorded(
         rollout.root.turn(),
         client.responses.connect() as connection,
     ):
-        await connection.response.create(model="gpt-test", input="hello there", stream_id="a")
+        envelope: dict[str, Any] = {"stream_id": "a"} if _STREAM_ID else {}
+        await connection.response.create(model="gpt-test", input="hello there", **envelope)
         kinds = await _until(connection, "response.completed")
         history: list[Any] = [
             {"role": "user", "content": "hello there"},
@@ -124,6 +145,7 @@ async def test_a_response_over_the_websocket_is_recorded(
     assert {"hello there", "echo: hello there", "and again", "echo: and again"} <= set(texts(state))
 
 
+@steers
 @pytest.mark.parametrize("schema", [2, 3])
 async def test_accepted_steering_input_enters_the_turns_history(
     schema: int, tmp_path: Path, server: FakeWebSocket
@@ -159,6 +181,7 @@ async def test_accepted_steering_input_enters_the_turns_history(
     assert first["response_id"] == "resp_1"
 
 
+@steers
 async def test_the_apis_automatic_successor_is_a_call_of_its_own(
     tmp_path: Path, server: FakeWebSocket
 ) -> None:
@@ -365,6 +388,7 @@ async def test_the_sync_clients_block_left_by_an_exception_fails_the_call(
     reduced_by_both(bundle)
 
 
+@steers
 @pytest.mark.parametrize("schema", [2, 3])
 async def test_accepted_input_returned_uncommitted_is_recorded_as_the_loop_resends_it(
     schema: int, tmp_path: Path, server: FakeWebSocket
@@ -410,7 +434,11 @@ async def test_a_cancelled_send_keeps_its_call_for_the_response_that_comes(
         async with (
             open_rollout(tmp_path, model="gpt-test", schema_version=3) as rollout,
             rollout.root.turn(),
-            client.responses.connect() as connection,
+            # uncompressed, as openai 3 connects by default: openai 2 (2.45) leaves
+            # websockets' permessage-deflate on, and the 30 MB of "z" fit any buffer
+            client.responses.connect(
+                websocket_connection_options={"compression": None}
+            ) as connection,
         ):
             transport = connection._connection.transport
             sending = anyio.CancelScope()
