@@ -8,7 +8,9 @@ a promise left unawaited, a cell printing a lot); workers in code mode running c
 own (yielding and waited on in the worker's thread, calling MCP, failing); and answers of odd
 shapes in the middle of a turn (no items after a tool's output, two messages, a final answer
 followed by a call, an empty text, an answer cut at ``max_output_tokens`` after its calls); and a
-second MCP server that never comes up, its tools and resources called anyway. Through ``codex
+second MCP server that never comes up, its tools and resources called anyway; and two workers
+whose turns overlap, the parent's message reaching one mid-command, its waits collecting their
+answers in either order, their own multi-agent calls on each other refused. Through ``codex
 app-server``: a thread goal the client sets, and the turns Codex then starts by itself.
 A session not resumed runs with ``--ephemeral`` now and then. A seed picks its kind
 (``seed % len(KINDS)``)."""
@@ -362,6 +364,68 @@ def _goal_turns(rng: random.Random) -> Scenario:
     return Scenario("goal_turns", "", rules, app_server=tuple(actions), extra=extra)
 
 
+def _siblings(rng: random.Random) -> Scenario:
+    """Two workers whose turns overlap, and a parent waiting two or three times for their
+    answers (they arrive in either order): one worker runs a slow command, which the parent's
+    ``send_message`` now and then reaches mid-command (or its ``followup_task`` reaches once
+    it is done: a second turn in that thread); each worker now and then tries a multi-agent
+    call on its sibling (``send_message``, ``followup_task``, ``wait_agent``, ``list_agents``),
+    which Codex 0.169 / 0.171 give no worker (a failed call, "unsupported call"), beside its
+    command in one answer."""
+    busy, quick = "sb0", "sb1"
+
+    def told(task: str, **more: str) -> dict[str, str]:
+        return {"any_contains": f"Task name: /root/{task}", **more}
+
+    def sibling_call(call_id: str, sibling: str) -> dict[str, Any]:
+        kind = rng.choice(["send_message", "followup_task", "wait_agent", "list_agents"])
+        if kind in ("send_message", "followup_task"):
+            target = rng.choice([sibling, f"/root/{sibling}"])
+            return collab(kind, {"target": target, "message": "FROM-SIBLING: go on."}, call_id)
+        return collab(kind, {"timeout_ms": 300} if kind == "wait_agent" else {}, call_id)
+
+    rules: list[dict[str, Any]] = []
+    for task, sibling, command in (
+        (busy, quick, f"sleep {rng.choice([0.5, 1, 2])}; echo busy"),
+        (quick, busy, "echo quick"),
+    ):
+        items = [call("exec_command", {"cmd": command}, f"{task}c")]
+        if rng.random() < 0.5:
+            items.insert(rng.randint(0, 1), sibling_call(f"{task}s", sibling))
+        rules.append({"name": f"{task}_0", "match": told(task, lacks_call_id=f"{task}c")})
+        rules[-1]["items"] = items
+        answer = [message(f"{task} done")]
+        rules.append({"name": f"{task}_1", "match": told(task, has_call_id=f"{task}c")})
+        rules[-1]["items"] = answer
+    spawns = [
+        collab(
+            "spawn_agent",
+            {"task_name": task, "message": f"CHILD-{task}.", "fork_turns": "none"},
+            f"ss{n}",
+        )
+        for n, task in enumerate((busy, quick))
+    ]
+    rng.shuffle(spawns)
+    steps: list[list[dict[str, Any]]] = []
+    nudge = rng.choice(["none", "send_message", "followup_task"])
+    if nudge != "none":
+        target = busy if nudge == "send_message" else rng.choice([busy, quick])
+        steps.append([collab(nudge, {"target": target, "message": "FROM-ROOT: more."}, "sn")])
+    waits = rng.randint(2, 3)
+    for n in range(waits):  # a third wait finds nothing more now and then: short, it times out
+        wait = {"timeout_ms": 20000 if n < 2 else 2000}
+        steps.append([collab("wait_agent", wait, f"sw{n}")])
+    first = {"name": "root0", "match": {"thread": "Siblings", "step": 0}, "items": spawns}
+    rules += _chain(first, steps)
+    for rule in rules[-len(steps) :]:  # a wait's output may be followed by a worker's answer
+        before = rule["match"].pop("last_call_id")
+        mine = str(rule["items"][0]["call_id"])
+        rule["match"].update(thread="Siblings", has_call_id=before, lacks_call_id=mine)
+    last = {"thread": "Siblings", "has_call_id": f"sw{waits - 1}"}
+    rules.append({"name": "root_end", "match": last, "items": [message("Siblings done.")]})
+    return Scenario("siblings", "Siblings.", rules, extra=MULTI_AGENT)
+
+
 def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """``first``, then each step answering the last call of the answer before."""
     rules = [first]
@@ -379,6 +443,7 @@ KINDS = {
     "child_cells": _child_cells,
     "odd_answers": _odd_answers,
     "mcp_startup": _mcp_startup,
+    "siblings": _siblings,
 }
 
 

@@ -15,7 +15,8 @@ user's Ctrl-C, SIGTERM, SIGKILL; judged as :mod:`tests.live.test_codex_killed` j
 ``GAPS_KILLED_RESUMED=1`` half of them resumed after, a bundle judged alike), and
 ``GAPS_MORE_EXAMPLES=N`` / ``GAPS_MORE_APP_EXAMPLES=N`` (default 1 each) N sessions of
 :mod:`tests.live.random_gaps_more`'s kinds (``codex exec fork``, cells calling goals and MCP
-resources, workers running cells, odd answers mid-turn, an MCP server that never comes up; a
+resources, workers running cells, odd answers mid-turn, an MCP server that never comes up,
+workers whose turns overlap; a
 goal's own turns in ``codex app-server``), and ``GAPS_USER_EXAMPLES=N`` / ``GAPS_USER_APP_EXAMPLES=N`` (default 1 each) N of
 :mod:`tests.live.random_gaps_user`'s (``codex exec review``, the context a user sets up,
 escalations under each approval policy and the auto-reviewer, features under development;
