@@ -231,6 +231,21 @@ APP_SERVER_SCENARIOS = [
         app_server=({"op": "review", "instructions": "Review the notes file."},),
         files={"notes.txt": b"a note\n"},
     ),
+    Scenario(  # a turn moves the thread out of the git workspace: Codex refuses the
+        # base-branch review with an error and ends no turn (found by live47, seed 343410)
+        "app_server_review_outside_git",
+        "",
+        [
+            {"name": "moved", "match": {"last_user": "move"}, "items": [message("moved")]},
+            {"name": "after", "match": {"last_user": "after"}, "items": [message("went on")]},
+        ],
+        app_server=(
+            {"op": "turn", "text": "move", "params": {"cwd": "/tmp"}},
+            {"op": "review", "target": {"type": "baseBranch", "branch": "main"}},
+            {"op": "turn", "text": "after"},
+        ),
+        git=True,
+    ),
     Scenario(
         "app_server_dynamic_tools",
         "",

@@ -103,6 +103,32 @@ class AppServer:
                 return message
             self._keep(message)
 
+    def wait_for_turn_end(self, thread: str, timeout: float = 30) -> str | None:
+        """The id of the thread's next turn to end (its ``turn/completed``, kept or new), or
+        ``None`` when Codex gives up with an ``error`` it does not retry and no
+        ``turn/completed``: a review of a base branch or a commit once a turn has moved the
+        thread's working directory out of its git repository ("... is not a git repository").
+        The caller drops the errors kept from before (:meth:`forget_errors`)."""
+        deadline = time.monotonic() + timeout
+        ended = {"threadId": thread}
+        given_up = {**ended, "willRetry": False}
+        for seen in self.notifications:
+            if _matches(seen, "turn/completed", ended) or _matches(seen, "error", given_up):
+                self.notifications.remove(seen)
+                return _turn_id(seen) if seen["method"] == "turn/completed" else None
+        while True:
+            message = self._next(deadline)
+            if _matches(message, "turn/completed", ended):
+                return _turn_id(message)
+            if _matches(message, "error", given_up):
+                return None
+            self._keep(message)
+
+    def forget_errors(self) -> None:
+        """Drop the ``error`` notifications kept so far (a failed turn's, which its
+        ``turn/completed`` followed), so that :meth:`wait_for_turn_end` sees new ones only."""
+        self.notifications = [n for n in self.notifications if n.get("method") != "error"]
+
     def _keep(self, message: dict[str, Any]) -> None:
         if "id" in message and "method" in message:  # a request to us
             results = self.answers.get(message["method"])
@@ -260,8 +286,10 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
         elif op == "review":  # its own ``target`` (uncommitted changes, a commit...) or these
             custom = {"type": "custom", "instructions": action.get("instructions", "")}
             target = action.get("target", custom)
+            server.forget_errors()
             server.request("review/start", {"threadId": thread, "target": target})
-            finished.append(_turn_id(server.wait_for("turn/completed", threadId=thread)))
+            ended = server.wait_for_turn_end(thread)
+            finished += [ended] if ended is not None else []
         elif op == "idle":  # turns the thread starts by itself (a goal's) until none for a while
             finished += _idle(server, thread, action.get("seconds", 3))
         else:
