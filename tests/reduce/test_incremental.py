@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import attrs
 import pytest
 
 from rollout_trace_sdk.model.state import state_bytes
@@ -39,6 +40,21 @@ def _fed(replay: Replay) -> tuple[bytes | None, list[str], str | None]:
             return state_bytes(trace), list(notes), None
     except ReduceError as exc:
         return None, [], str(exc)
+
+
+def _unfinalised(replay: Replay) -> tuple[object, ...]:
+    """What finalising may change in a replay, read without finalising it: the trace as it
+    stands (history lists, acceptance stamps, exec tools' cells, edges, flags), the pending
+    edges, the items edges target, the notes."""
+    context = replay.context
+    return (
+        state_bytes(context.trace),
+        context.trace.recording_complete,
+        context.trace.lenient_gaps,
+        [attrs.asdict(pending) for pending in context.pending_edges],
+        sorted(context.edge_target_items),
+        list(replay.bundle.skipped),
+    )
 
 
 def _grown_line_by_line(bundle: Path, tmp_path: Path) -> int:
@@ -196,3 +212,41 @@ def test_finalising_leaves_the_replay_as_it_was(tmp_path: Path) -> None:
     assert first[0] is not None
     assert _fed(replay) == first == _whole(bundle)
     replay.close()
+
+
+@pytest.mark.parametrize(
+    "bundle", [*_CORPUS, "demo-2", "demo-3"], ids=lambda b: str(b).rsplit("shared/", 1)[-1]
+)
+def test_finalising_undoes_every_change_it_made(
+    bundle: Path | str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each line, finalised then left: the replay is as it was before, not only its
+    finalised state. A history list, stamp, cell or flag finalising set and left would be in
+    the next reading's trace wherever later lines make finalising set it otherwise (an end
+    check's note a later reading no longer gives would leave ``lenient_gaps`` set); the
+    line-by-line comparisons above miss that when the next finalising sets it the same way:
+    without the undo of the exec tools' cells, of the acceptance stamps or of the flags they
+    pass, this fails (review48)."""
+    if isinstance(bundle, str):
+        monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", bundle[-1])
+        bundle = make_demo(tmp_path / "traces", 1)
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (copy / "trace.jsonl").write_bytes(b"")
+    try:
+        replay = Replay.open(copy)
+    except ReduceError:  # a manifest refused: nothing to finalise
+        return
+    try:
+        for n in range(len(lines) + 1):
+            (copy / "trace.jsonl").write_bytes(b"".join(lines[:n]))
+            try:
+                replay.feed()
+            except ReduceError:
+                return
+            before = _unfinalised(replay)
+            _fed(replay)
+            assert _unfinalised(replay) == before, f"after line {n}"
+    finally:
+        replay.close()
