@@ -3,17 +3,27 @@ whole lenient reduction of the same files gives, and stays fit to be fed on."""
 
 from __future__ import annotations
 
+import os
+import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as hs
 
 from rollout_trace_sdk.model.state import state_bytes
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
 from rollout_trace_sdk.reduce.incremental import LogRewritten, Replay
 
 from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, make_demo
+from ..differential.codec_driver import write_bundle
+from ..differential.script import Script, scripts
+
+#: Generated bundles grown in random chunks (``INCREMENTAL_EXAMPLES`` runs more).
+EXAMPLES = int(os.environ.get("INCREMENTAL_EXAMPLES", "10"))
 
 #: Both Codex corpora's bundles, the refused ones too (none when ../shared is not there).
 _CORPUS = [
@@ -250,3 +260,64 @@ def test_finalising_undoes_every_change_it_made(
             assert _unfinalised(replay) == before, f"after line {n}"
     finally:
         replay.close()
+
+
+def _cut_copy(copy: Path, log: bytes, offset: int, where: Path) -> Path:
+    """``copy`` as it stands, its log cut to the first ``offset`` bytes, at ``where`` (its
+    payloads hard links: the shards are written over in place, not replaced)."""
+    shutil.rmtree(where, ignore_errors=True)
+    shutil.copytree(copy, where, copy_function=os.link, ignore=shutil.ignore_patterns("*.jsonl"))
+    (where / "trace.jsonl").write_bytes(log[:offset])
+    return where
+
+
+@seed(343901)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(scripts(), hs.sampled_from([(2, False), (3, False), (3, True)]), hs.randoms())
+def test_generated_bundles_grown_in_random_chunks_reduce_as_a_whole_reading(
+    script: Script, schema_capture: tuple[int, bool], rng: random.Random
+) -> None:
+    """Generated bundles (agents, compactions, terminals, code cells; schema 3 with cut and
+    left-out payloads) written 1-400 bytes at a time (lines cut anywhere), the shards grown
+    with the log and now and then ahead of it: each feed that applied every line, finalised
+    at random, equals a whole lenient reduction of the whole lines fed (state, notes, error),
+    and finalising it does not change what later feeds give (review48: 120 examples)."""
+    schema, capture = schema_capture
+    with tempfile.TemporaryDirectory() as tmp:
+        source = write_bundle(script, Path(tmp) / "source", schema=schema, capture=capture)
+        copy = Path(tmp) / "copy" / source.name
+        shutil.copytree(source, copy)
+        log = (source / "trace.jsonl").read_bytes()
+        shards = sorted((source / "payloads").glob("*.zst"))
+        datas = [shard.read_bytes() for shard in shards]
+        for shard in shards:
+            (copy / "payloads" / shard.name).unlink()
+        total, stored = sum(map(len, datas)), 0
+        (copy / "trace.jsonl").write_bytes(b"")
+        replay = Replay.open(copy)
+        written = 0
+        try:
+            while written < len(log):
+                written = min(len(log), written + rng.randint(1, 400))
+                share = written / len(log) * rng.uniform(0.9, 1.4)
+                stored = max(stored, int(total * min(1.0, share)))
+                left = stored
+                for shard, data in zip(shards, datas, strict=True):
+                    if left > 0:
+                        (copy / "payloads" / shard.name).write_bytes(data[:left])
+                    left -= len(data)
+                (copy / "trace.jsonl").write_bytes(log[:written])
+                try:
+                    whole = replay.feed()
+                except ReduceError as exc:  # refused as the whole reduction refuses it
+                    cut = _cut_copy(copy, log, written, Path(tmp) / "cut" / source.name)
+                    assert _whole(cut)[2] == str(exc).replace(str(copy), str(cut))
+                    return
+                if whole and rng.random() < 0.5:
+                    cut = _cut_copy(copy, log, replay.offset, Path(tmp) / "cut" / source.name)
+                    state, notes, error = _fed(replay)
+                    shown = [note.replace(str(copy), str(cut)) for note in notes]
+                    error = error and error.replace(str(copy), str(cut))
+                    assert (state, shown, error) == _whole(cut), f"at byte {replay.offset}"
+        finally:
+            replay.close()
