@@ -195,12 +195,13 @@ def matches(said: BundleInfo | LogStatus, wanted: frozenset[str]) -> bool:
     """Whether a bundle of this status (its rollout's outcome, its loss) is one ``--status``
     asks for. ``failed`` is also a rollout whose root agent's last turn failed: Codex ends
     the session ``completed`` after a model error, and a run whose turn failed is what one
-    looking for failed runs wants (``complete (failed turn)``)."""
+    looking for failed runs wants (``complete (failed turn)``); not while it is recorded: a
+    turn that failed so far may be followed by one that goes on."""
     outcome = said.rollout_status
     return (
         said.status.replace(" ", "-") in wanted
         or (outcome in _OUTCOMES and outcome in wanted)
-        or ("failed" in wanted and said.last_turn_failed)
+        or ("failed" in wanted and said.last_turn_failed and said.status != "recording")
         or ("lossy" in wanted and said.lossy)
         or ("partial" in wanted and isinstance(said, BundleInfo) and said.partial)
         or ("closed" in wanted and said.status != "recording")

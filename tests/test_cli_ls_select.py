@@ -55,6 +55,11 @@ def test_status_failed_takes_a_rollout_whose_last_turn_failed() -> None:
     turn_failed = LogStatus("complete", "completed", last_turn_failed=True)
     assert matches(turn_failed, frozenset({"failed"}))
     assert not matches(turn_failed, frozenset({"aborted", "lossy"}))
+    # still recorded: the agent may go on with another turn, so no failed run yet (ls still
+    # prints "recording (failed turn)": review48)
+    live = LogStatus("recording", None, last_turn_failed=True)
+    assert not matches(live, frozenset({"failed"}))
+    assert matches(live, frozenset({"recording"}))
 
 
 def test_a_time_is_a_duration_back_from_now_or_an_iso_moment() -> None:
