@@ -290,6 +290,17 @@ def test_extra_patterns_keys_and_hook() -> None:
     assert set(r.counts) == {"internal", "employee", "compiled", "my_hook", "session"}
 
 
+def test_a_compiled_text_pattern_runs_over_bytes_with_its_flags() -> None:
+    """A pattern compiled from ``str`` (``re.compile(r"...", re.I)``, as users write them)
+    cannot run over the bytes the writer redacts: it is recompiled as bytes, keeping its
+    flags (found by mutation audit mut48: no test gave one, so swapping the recompile's
+    arguments, which raises for every such pattern, went unseen)."""
+    r = redactor(extra_patterns=[("ticket", re.compile(r"tick-[a-z]+", re.IGNORECASE))])
+    out = r.redact(orjson.dumps({"a": "see TICK-ABC and tick-def"})).decode()
+    assert "TICK-ABC" not in out and "tick-def" not in out
+    assert r.counts == {"ticket": 2}
+
+
 def test_a_failing_hook_is_counted_and_ignored() -> None:
     def hook(data: bytes) -> list[tuple[int, int, str]]:
         raise RuntimeError("boom")
