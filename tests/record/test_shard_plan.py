@@ -36,6 +36,19 @@ def test_the_bundle_budget_omits_payloads_but_keeps_room_for_events() -> None:
     assert omitted[0].capture == ev.PayloadCapture("omitted", 5002)
 
 
+def test_payloads_leave_an_eighth_of_the_bundle_for_event_lines() -> None:
+    """``max_bundle_bytes`` keeps an eighth of itself (at most 4 MiB) back from payloads, for
+    the event lines and closing records; with no limit nothing is kept back (found by
+    mutation audit mut48: the budget test reads the reserve back from the limits, so a
+    reserve of 0 passed it)."""
+    plan = ShardPlan(CaptureLimits(max_bundle_bytes=80_000))
+    while plan.place("tool_result", b'"' + b"x" * 998 + b'"')[0].capture is None:
+        pass
+    assert 70_000 - 1_100 < plan.used_bytes <= 70_000
+    assert CaptureLimits(max_bundle_bytes=1 << 30).reserve_bytes == 4 << 20
+    assert CaptureLimits().reserve_bytes == 0
+
+
 def _shards_of(plan: ShardPlan, lengths: list[int]) -> list[tuple[int, int, int, int]]:
     """Each body's shard, then the plan's state (current shard, records in it, bytes used)."""
     out = []
