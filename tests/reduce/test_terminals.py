@@ -163,6 +163,23 @@ def test_30b_stdin_target_moves_an_operation_between_sessions(bundle: Scenario) 
     )
 
 
+@pytest.mark.parametrize("limit", ['"300"', "-1", "true", "18446744073709551616", "1.5"])
+def test_30c_write_stdin_with_a_limit_that_is_no_u64_is_no_terminal_operation(
+    bundle: Scenario, limit: str
+) -> None:
+    """Codex reads ``yield_time_ms`` as an ``Option<u64>``: a string of digits, a negative
+    number, a boolean, a number past u64 or a float does not read, so the call is no
+    terminal operation (found by mutation audit mut48: no test gave one, so accepting a
+    number past u64 went unseen). Checked against Codex when it is here."""
+    bundle.begin()
+    start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
+    exec_runtime(bundle, "call-e", "98033")
+    arguments = f'{{"session_id": 98033, "chars": "ping\\n", "yield_time_ms": {limit}}}'
+    start_tool(bundle, "call-w", STDIN, "write_stdin", arguments)
+    state = bundle.reduce()
+    assert list(state["terminal_operations"]) == ["terminal_operation:1"]
+
+
 def test_31_code_mode_write_stdin_result_projection(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "5", "chars": "x"}')
