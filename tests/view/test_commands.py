@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.view.commands import summary_json
 
 from ..conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance
 from .conftest import HOSTILE_ID_SHOWN, hostile_id_bundle, skipping_bundle
@@ -215,3 +216,12 @@ def test_view_says_on_a_terminal_that_it_is_reducing_the_bundle(
     assert main(["view", str(demo_bundle_200), "-o", str(page)], out=io.StringIO(), err=err) == 0
     assert "reducing trace-" in err.getvalue()  # the bundle's name, cut to the width
     assert _run("view", demo_bundle_200, "-o", page)[2] == ""  # piped: nothing
+
+
+def test_summary_json_past_64_bits_is_laid_out_as_orjson_lays_it_out() -> None:
+    """A count past 64 bits goes through the standard library (orjson refuses it): the text is
+    the same as orjson's for a count that fits, two-space indented, the number aside (found
+    by mutation audit mut48: the fallback's indent was never looked at)."""
+    fits = summary_json({"totals": {"tokens": [1, {"input_tokens": 7}]}})
+    wide = summary_json({"totals": {"tokens": [1, {"input_tokens": 2**64}]}})
+    assert wide == fits.replace("7", str(2**64)) and '\n  "totals"' in fits
