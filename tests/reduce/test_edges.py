@@ -210,6 +210,52 @@ def test_36_send_message_via_begin_and_end(bundle: Scenario) -> None:
     ]
 
 
+def test_36b_send_message_begun_and_never_ended_still_links_its_delivery(
+    bundle: Scenario,
+) -> None:
+    """The runtime begin alone queues the edge: a send_message whose end never came (the
+    recording stopped first) still links the message its receiver got (found by mutation
+    audit mut48: with the begin's edge dropped every test passed, the end queueing it
+    again). Checked against Codex when it is here."""
+    begin(bundle)
+    start_child(bundle)
+    agent_tool(
+        bundle,
+        "call-send",
+        ev.ToolCallKind("send_message"),
+        "send_message",
+        {"target": "worker", "message": "NOTE"},
+    )
+    interaction = {
+        "call_id": "call-send",
+        "sender_thread_id": PARENT,
+        "receiver_thread_id": CHILD,
+        "prompt": "NOTE",
+    }
+    ref = bundle.payload("tool_runtime_event", interaction)
+    bundle.event(
+        ev.ToolCallRuntimeStarted("call-send", ev.ToolCallKind("send_message"), ref),
+        thread=PARENT,
+        turn=P_TURN,
+    )
+    text = json.dumps(
+        {
+            "author": "/root",
+            "recipient": "/root/worker",
+            "other_recipients": [],
+            "content": "NOTE",
+            "trigger_turn": False,
+        }
+    )
+    bundle.infer(
+        "inf-c", request(message("assistant", text, "m1")), thread_id=CHILD, turn_id=C_TURN
+    )
+    state = bundle.reduce()
+    edge = state["interaction_edges"]["edge:tool:call-send"]
+    assert edge["kind"] == "send_message" and edge["ended_at_unix_ms"] is None
+    assert edge["target"] == {"type": "conversation_item", "item_id": "conversation_item:1"}
+
+
 def test_37_38_message_and_followup_activities(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
