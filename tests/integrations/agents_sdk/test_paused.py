@@ -17,8 +17,11 @@ import pytest
 pytest.importorskip("agents")
 
 from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, function_tool
+from agents.items import ToolApprovalItem, ToolCallOutputItem
+from agents.tool import FunctionToolResult
 from agents.tracing import trace
 
+from rollout_trace_sdk.integrations._agent_spans import _traced_result
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.record import RecorderWarning
 
@@ -384,3 +387,22 @@ def test_an_agent_run_as_a_tool_stopped_at_a_tool_returning_none_reports_when_th
     results = [e for e in state["interaction_edges"].values() if e["kind"] == "agent_result"]
     assert len(results) == 1
     assert not loss_report(bundle)
+
+
+def test_a_call_traced_waiting_for_approval_as_0_19_traces_it_has_no_result() -> None:
+    """openai-agents 0.19 ends a call waiting for approval with the SDK's own
+    ``FunctionToolResult`` (``output`` None, ``run_item`` the ``ToolApprovalItem``): no
+    result, where any other ``FunctionToolResult`` is the tool's value as it is (found by
+    mutation audit mut48: the installed SDK traces ``None`` there, so with the test on the
+    item's type flipped every test passed). Made with the installed SDK's classes."""
+    agent = approval_agent("http://127.0.0.1:9")
+    tool = weather_tool(needs_approval=True)
+    call = {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"}
+    waiting = ToolApprovalItem(agent=agent, raw_item=call)
+    assert _traced_result(FunctionToolResult(tool=tool, output=None, run_item=waiting)) is None
+    answer = {"type": "function_call_output", "call_id": "c1", "output": WEATHER}
+    ran = FunctionToolResult(
+        tool=tool, output=WEATHER, run_item=ToolCallOutputItem(agent, answer, WEATHER)
+    )
+    assert _traced_result(ran) is ran
+    assert _traced_result(WEATHER) == WEATHER
