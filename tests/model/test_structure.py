@@ -268,3 +268,14 @@ def test_a_manifest_number_spelled_minus_zero_is_a_float_to_serde() -> None:
     )
     elsewhere = raw.replace(b'"payloads"\n', b'"payloads",\n  "x": -0\n')
     assert structure.manifest_from_bytes(elsewhere).started_at_unix_ms == 0
+
+
+def test_loads_value_reads_a_number_beyond_f64_and_refuses_bad_text_with_one() -> None:
+    """serde_json reads ``1e400`` (orjson refuses it as infinity): a payload holding one is
+    read, the number as an infinite float, in bytes or text; text that serde refuses for
+    another reason is still refused (found by mutation audit mut48: with the syntax check's
+    test flipped, every such number was refused and no test saw it)."""
+    assert structure.loads_value(b'{"a": [1e400, 2]}') == {"a": [float("inf"), 2]}
+    assert structure.loads_value("[-1e400]") == [float("-inf")]
+    with pytest.raises(orjson.JSONDecodeError):
+        structure.loads_value(b"[1e400,]")
