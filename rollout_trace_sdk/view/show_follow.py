@@ -6,8 +6,10 @@ again (leniently: a live log ends mid-write) when they move, and prints the reco
 not printed yet. Each record is known by its id, so nothing is printed twice; a record that
 appears out of time order (a sub-agent's, read in the same reading as a later one of its
 parent's) is printed below what is already there, never above it, under a line naming its
-agent whenever the agent changes. A record printed while it ran (an inference call, a tool
-call or the terminal command or code cell it started, a code cell, a compaction) is printed
+agent whenever the agent changes; an agent that has recorded nothing yet has its line
+printed at the end of the reading that found it (as the first reading prints one). A record
+printed while it ran (an inference call, a tool call or the terminal command or code cell it
+started, a code cell, a compaction) is printed
 again, head line and new lines only, marked ``↳ ended ·``, when it ends; one that had ended
 and says more later (a turn's reason, the agent a message reached, an output read after the
 call ended), marked ``↳ more ·``; an agent printed running, with its own line marked
@@ -144,6 +146,9 @@ class Follower:
                 lines += self._lane(t, item.thread)
                 lines += item.lines
             self.shown[item.key] = _shown(item.running, item.lines)
+        for n in threads:  # an agent with no record yet: its line, as the first reading's
+            if t.m["threads"][n]["id"] not in self.lanes:
+                lines += self._lane(t, n)
         return lines
 
     def closing(self, state: Mapping[str, Any], how: str, reports: Sequence[str]) -> list[Line]:

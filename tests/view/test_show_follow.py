@@ -540,3 +540,38 @@ def test_a_helper_that_ends_is_said_to_have_ended(tmp_path: Path, schema: int) -
     ended = _one(text, "↳ ended · ━━ /root/helper")
     assert " · completed · 1 inference call · " in text.splitlines()[ended]
     assert _one(text, "↳ ended · ▸ inference inf-h") < ended < _one(text, "▸ inference inf-r")
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_an_agent_that_records_nothing_is_printed_as_show_prints_it(
+    tmp_path: Path, schema: int
+) -> None:
+    """An agent started after the first reading that records nothing (a worker Codex spawned
+    and never ran: seen on a bundle Codex 0.171 was writing, review follow48) is printed as
+    the first reading prints one, running, and said ended when it ends; it had been printed
+    only with its first record, so never, while ``show`` prints its line."""
+    from rollout_trace_sdk.model import events as ev
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.show import render_plain, transcript_lines
+
+    from ..reduce.builder import Scenario
+
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    read = _reads()
+    bundle.begin()
+    read(bundle.flush())
+    bundle.start_thread("thread-w0", "/root/w0")
+    text = read(bundle.flush())
+    assert _one(text, "━━ /root/w0") > 0
+    assert " · running · 0 inference calls · " in text.splitlines()[_one(text, "━━ /root/w0")]
+    bundle.event(ev.ThreadEnded("thread-w0", "failed"))
+    bundle.start_thread("thread-w1", "/root/w1")
+    bundle.event(ev.ThreadEnded("thread-w1", "completed"))
+    bundle.finish()
+    text = read(bundle.flush())
+    ended = _one(text, "↳ ended · ━━ /root/w0")
+    assert " · failed · " in text.splitlines()[ended]
+    assert " · completed · " in text.splitlines()[_one(text, "━━ /root/w1")]
+    shown = io.StringIO()
+    render_plain(transcript_lines(load_state(bundle.flush(), lenient=True, skipped=[])), shown)
+    _all_once(text, shown.getvalue())
