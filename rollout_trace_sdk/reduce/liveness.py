@@ -11,6 +11,13 @@ What this cannot see: a log written by another program (Codex itself) or on a sy
 ``fcntl`` (Windows) or a filesystem that refuses ``flock`` (some NFS and FUSE mounts) has no
 lock, and reads ``unclosed`` as before. On NFS, where Linux emulates ``flock`` with byte-range
 locks, a probe from the recorder's own process does not see its lock.
+
+Codex takes no lock, but keeps its ``trace.jsonl`` open for writing while its session runs
+(0.169 write-only, 0.171 read-write): :func:`log_is_held_open` looks for such a descriptor
+in ``/proc`` (Linux), for ``show --follow`` to wait through a model answer slower than its
+quiet time rather than say the writer is gone (review follow48). It sees only the processes
+this user may look into, and costs a ``stat`` per open descriptor on the machine: asked only
+when a log without a lock has been quiet a while.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pathlib import Path
 from .._flock import fcntl_module
 from ..model.layout import EVENT_LOG
 
-__all__ = ["log_fd_is_written", "log_is_written"]
+__all__ = ["log_fd_is_written", "log_is_held_open", "log_is_written"]
 
 
 def log_fd_is_written(fd: int) -> bool | None:
@@ -63,3 +70,48 @@ def log_is_written(bundle: str | os.PathLike[str]) -> bool | None:
         return None
     finally:
         os.close(fd)
+
+
+#: Where Linux shows each process's open descriptors (``fd``) and their open flags (``fdinfo``).
+_PROC = Path("/proc")
+
+
+def log_is_held_open(bundle: str | os.PathLike[str]) -> bool | None:
+    """``True`` when a process holds ``bundle``'s ``trace.jsonl`` open for writing (Codex's
+    writer, which takes no lock; a reader's read-only descriptor does not count), ``False``
+    when none this user may look into does, ``None`` when this system has no ``/proc`` to
+    tell or the log cannot be read. Nothing is opened but ``/proc``'s own files."""
+    try:
+        log = os.stat(Path(bundle) / EVENT_LOG)
+        pids = [pid for pid in os.listdir(_PROC) if pid.isdigit()]
+    except OSError:
+        return None
+    if not (_PROC / "self" / "fdinfo").is_dir():
+        return None
+    for pid in pids:
+        fds = _PROC / pid / "fd"
+        try:
+            names = os.listdir(fds)
+        except OSError:  # gone, or not ours to look into
+            continue
+        for name in names:
+            try:
+                held = os.stat(fds / name)
+            except OSError:
+                continue
+            if (held.st_dev, held.st_ino) == (log.st_dev, log.st_ino) and _writes(pid, name):
+                return True
+    return False
+
+
+def _writes(pid: str, fd: str) -> bool:
+    """Whether descriptor ``fd`` of process ``pid`` was opened for writing (its ``fdinfo``
+    flags' access mode: ``O_WRONLY`` or ``O_RDWR``)."""
+    try:
+        info = (_PROC / pid / "fdinfo" / fd).read_text()
+    except OSError:
+        return False
+    for line in info.splitlines():
+        if line.startswith("flags:"):
+            return (int(line.split()[1], 8) & os.O_ACCMODE) in (os.O_WRONLY, os.O_RDWR)
+    return False

@@ -19,8 +19,9 @@ its log, print every line ``show`` prints (tests/view/test_show_follow.py).
 It stops by itself when the recording closes (``complete``, ``closed with partial
 payloads``, lossy when the recorder reported loss: ``view/reports.py``), or when the log is
 left unclosed by a writer that is gone: no process holds its lock (``reduce/liveness.py``)
-and it has not changed for :data:`QUIET_S`. A log no recorder of ours wrote (Codex's own)
-has no lock: it is followed while it grows and ends after that much quiet.
+and it has not changed for :data:`QUIET_S`. A log Codex writes has no lock, but Codex holds it
+open for writing while its session runs: followed while a process does so
+(``liveness.log_is_held_open``, Linux), it ends after that much quiet once none does.
 
 A reading replays only the lines written since the last one, on a replay kept between
 readings (``show_follow_read.Readings``, ``reduce/incremental.py``); the state it gives, its
@@ -41,7 +42,7 @@ import attrs
 
 from ..model import layout
 from ..reduce.errors import ReduceError
-from ..reduce.liveness import log_is_written
+from ..reduce.liveness import log_is_held_open, log_is_written
 from .capture import recording_status, recording_words
 from .show import Line, _Transcript, transcript
 
@@ -378,6 +379,13 @@ def _token(bundle: Path) -> tuple[int, ...]:
     return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
+def _writer_there(bundle: Path) -> bool:
+    """Whether a writer still has the log: ours holds its lock; Codex, which takes none,
+    holds it open for writing (a model answer slower than :data:`QUIET_S` had the follower
+    say its writer was gone, halfway through the session: review follow48)."""
+    return log_is_written(bundle) is True or log_is_held_open(bundle) is True
+
+
 def follow(
     bundle: Path,
     follower: Follower,
@@ -434,7 +442,7 @@ def _follow(
         quiet = clock() - changed_at >= QUIET_S
         if now != token:
             token, changed_at, quiet = now, clock(), False
-        elif not quiet or log_is_written(bundle) is True:
+        elif not quiet or _writer_there(bundle):
             rest = POLL_S
             continue
         # else: unchanged for QUIET_S and no writer holds it: a last reading
@@ -450,7 +458,7 @@ def _follow(
                 continue
             raise
         status = recording_status(state)
-        ending = status in _CLOSED or (quiet and log_is_written(bundle) is not True)
+        ending = status in _CLOSED or (quiet and not _writer_there(bundle))
         held, _ = ([], ()) if ending else live.transient_notes(bundle, state, notes)
         fresh = [n for n in notes if n not in held and n not in said_notes]
         said_notes.update(fresh)

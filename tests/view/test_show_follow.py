@@ -575,3 +575,49 @@ def test_an_agent_that_records_nothing_is_printed_as_show_prints_it(
     shown = io.StringIO()
     render_plain(transcript_lines(load_state(bundle.flush(), lenient=True, skipped=[])), shown)
     _all_once(text, shown.getvalue())
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").is_dir(), reason="no /proc to look into")
+def test_a_lockless_writer_holding_the_log_open_is_waited_for(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    """A log written as Codex writes it, with no lock but held open for writing, quiet far
+    longer than ``QUIET_S`` (a slow model answer) and then written to the end, is followed to
+    its end: ``recording complete``. The follower said ``recording unclosed: no writer
+    holds its log any more`` after 2 s of quiet, halfway through the session, on bundles
+    Codex 0.169 and 0.171 were writing against a model taking 3 s (review follow48). (The
+    time is the test's: each look at the clock is half a second later.)"""
+    import shutil
+
+    from rollout_trace_sdk.view.show import Line, render_plain
+    from rollout_trace_sdk.view.show_follow import QUIET_S, Follower, follow
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, copy)
+    lines = (demo_bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    half = len(lines) // 2
+    log = copy / "trace.jsonl"
+    log.write_bytes(b"".join(lines[:half]))
+    writer = log.open("ab")  # held open, no lock taken: Codex's writer
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 0.5
+        if now[0] >= 4 * QUIET_S and not writer.closed:  # the rest after a long quiet
+            writer.write(b"".join(lines[half:]))
+            writer.close()
+        return now[0]
+
+    printed = io.StringIO()
+
+    def emit(lines: list[Line]) -> None:
+        render_plain(lines, printed)
+
+    follower = Follower(thread=None, call=None, full=False)
+    try:
+        assert follow(copy, follower, emit, io.StringIO(), clock=clock, sleep=lambda _: None) == 0
+    finally:
+        writer.close()
+    text = printed.getvalue()
+    assert "recording unclosed" not in text.splitlines()[-1]
+    assert text.splitlines()[-1].startswith("■ recording complete · ")
