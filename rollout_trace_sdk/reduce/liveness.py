@@ -76,32 +76,55 @@ def log_is_written(bundle: str | os.PathLike[str]) -> bool | None:
 _PROC = Path("/proc")
 
 
-def log_is_held_open(bundle: str | os.PathLike[str]) -> bool | None:
+def log_is_held_open(
+    bundle: str | os.PathLike[str], seen: list[tuple[str, str]] | None = None
+) -> bool | None:
     """``True`` when a process holds ``bundle``'s ``trace.jsonl`` open for writing (Codex's
     writer, which takes no lock; a reader's read-only descriptor does not count), ``False``
     when none this user may look into does, ``None`` when this system has no ``/proc`` to
-    tell or the log cannot be read. Nothing is opened but ``/proc``'s own files."""
+    tell or the log cannot be read. Nothing is opened but ``/proc``'s own files.
+
+    Args:
+        bundle: the bundle directory.
+        seen: keeps the descriptor found (its process and number), looked at first the next
+            time: a follower asks every quarter second while Codex waits for its model, and
+            then looks at one descriptor rather than every one on the machine.
+    """
     try:
         log = os.stat(Path(bundle) / EVENT_LOG)
-        pids = [pid for pid in os.listdir(_PROC) if pid.isdigit()]
     except OSError:
         return None
     if not (_PROC / "self" / "fdinfo").is_dir():
         return None
+    if seen:
+        if _holds(log, *seen[0]):
+            return True
+        seen.clear()
+    try:
+        pids = [pid for pid in os.listdir(_PROC) if pid.isdigit()]
+    except OSError:
+        return None
     for pid in pids:
-        fds = _PROC / pid / "fd"
         try:
-            names = os.listdir(fds)
+            names = os.listdir(_PROC / pid / "fd")
         except OSError:  # gone, or not ours to look into
             continue
         for name in names:
-            try:
-                held = os.stat(fds / name)
-            except OSError:
-                continue
-            if (held.st_dev, held.st_ino) == (log.st_dev, log.st_ino) and _writes(pid, name):
+            if _holds(log, pid, name):
+                if seen is not None:
+                    seen.append((pid, name))
                 return True
     return False
+
+
+def _holds(log: os.stat_result, pid: str, fd: str) -> bool:
+    """Whether descriptor ``fd`` of process ``pid`` is the log (``log``: its ``stat``),
+    opened for writing."""
+    try:
+        held = os.stat(_PROC / pid / "fd" / fd)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (log.st_dev, log.st_ino) and _writes(pid, fd)
 
 
 def _writes(pid: str, fd: str) -> bool:

@@ -379,11 +379,12 @@ def _token(bundle: Path) -> tuple[int, ...]:
     return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def _writer_there(bundle: Path) -> bool:
+def _writer_there(bundle: Path, seen: list[tuple[str, str]]) -> bool:
     """Whether a writer still has the log: ours holds its lock; Codex, which takes none,
     holds it open for writing (a model answer slower than :data:`QUIET_S` had the follower
-    say its writer was gone, halfway through the session: review follow48)."""
-    return log_is_written(bundle) is True or log_is_held_open(bundle) is True
+    say its writer was gone, halfway through the session: review follow48). ``seen``: the
+    descriptor found last (``log_is_held_open``)."""
+    return log_is_written(bundle) is True or log_is_held_open(bundle, seen) is True
 
 
 def follow(
@@ -431,6 +432,7 @@ def _follow(
     state: Mapping[str, Any] | None = None
     said_notes: set[str] = set()
     said_waiting = False
+    seen: list[tuple[str, str]] = []  # the descriptor Codex holds the log open by, once found
     rest = 0.0
     while True:
         # what the last look asked for: POLL_S after one that found nothing new, PACE times
@@ -442,7 +444,7 @@ def _follow(
         quiet = clock() - changed_at >= QUIET_S
         if now != token:
             token, changed_at, quiet = now, clock(), False
-        elif not quiet or _writer_there(bundle):
+        elif not quiet or _writer_there(bundle, seen):
             rest = POLL_S
             continue
         # else: unchanged for QUIET_S and no writer holds it: a last reading
@@ -458,7 +460,7 @@ def _follow(
                 continue
             raise
         status = recording_status(state)
-        ending = status in _CLOSED or (quiet and not _writer_there(bundle))
+        ending = status in _CLOSED or (quiet and not _writer_there(bundle, seen))
         held, _ = ([], ()) if ending else live.transient_notes(bundle, state, notes)
         fresh = [n for n in notes if n not in held and n not in said_notes]
         said_notes.update(fresh)

@@ -4,6 +4,7 @@ writer (review follow48: ``show --follow`` said such a writer gone after 2 s of 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,20 @@ def test_another_process_holding_the_log_open_for_writing_is_seen(
 def test_no_log_tells_nothing(tmp_path: Path) -> None:
     """A folder without a log: nothing to tell, as ``log_is_written`` says."""
     assert log_is_held_open(tmp_path) is None
+
+
+def test_the_descriptor_seen_is_looked_at_first_and_let_go_when_closed(tmp_path: Path) -> None:
+    """``seen`` keeps the descriptor found; once it is closed, the next one is looked for
+    among all (a stale one is no writer), and none found leaves ``seen`` empty."""
+    bundle = _bundle(tmp_path)
+    seen: list[tuple[str, str]] = []
+    with (bundle / EVENT_LOG).open("ab") as first:
+        assert log_is_held_open(bundle, seen) is True
+        assert seen == [(str(os.getpid()), str(first.fileno()))]
+        assert log_is_held_open(bundle, seen) is True
+    with (bundle / EVENT_LOG).open("rb") as reader, (bundle / EVENT_LOG).open("r+b") as second:
+        assert reader.fileno() == int(seen[0][1])  # the number reused, read-only
+        assert log_is_held_open(bundle, seen) is True
+        assert seen == [(str(os.getpid()), str(second.fileno()))]
+    assert log_is_held_open(bundle, seen) is False
+    assert seen == []
