@@ -16,8 +16,10 @@ Codex takes no lock, but keeps its ``trace.jsonl`` open for writing while its se
 (0.169 write-only, 0.171 read-write): :func:`log_is_held_open` looks for such a descriptor
 in ``/proc`` (Linux), for ``show --follow`` to wait through a model answer slower than its
 quiet time rather than say the writer is gone (review follow48). It sees only the processes
-this user may look into, and costs a ``stat`` per open descriptor on the machine: asked only
-when a log without a lock has been quiet a while.
+this user may look into, and costs a ``readlink`` per open descriptor on the machine (the
+one naming the log alone is followed): asked only when a log without a lock has been quiet a
+while. A writer in another mount namespace (a container) names the log otherwise and is not
+seen: the follower ends as it did before.
 """
 
 from __future__ import annotations
@@ -91,13 +93,14 @@ def log_is_held_open(
             then looks at one descriptor rather than every one on the machine.
     """
     try:
-        log = os.stat(Path(bundle) / EVENT_LOG)
+        path = os.path.realpath(Path(bundle) / EVENT_LOG)
+        log = os.stat(path)
     except OSError:
         return None
     if not (_PROC / "self" / "fdinfo").is_dir():
         return None
     if seen:
-        if _holds(log, *seen[0]):
+        if _holds(log, path, *seen[0]):
             return True
         seen.clear()
     try:
@@ -110,18 +113,23 @@ def log_is_held_open(
         except OSError:  # gone, or not ours to look into
             continue
         for name in names:
-            if _holds(log, pid, name):
+            if _holds(log, path, pid, name):
                 if seen is not None:
                     seen.append((pid, name))
                 return True
     return False
 
 
-def _holds(log: os.stat_result, pid: str, fd: str) -> bool:
-    """Whether descriptor ``fd`` of process ``pid`` is the log (``log``: its ``stat``),
-    opened for writing."""
+def _holds(log: os.stat_result, path: str, pid: str, fd: str) -> bool:
+    """Whether descriptor ``fd`` of process ``pid`` is the log (``log``: its ``stat``; ``path``:
+    its real path), opened for writing. The descriptor's link is read first and only one
+    naming ``path`` is followed: a ``stat`` of every file open on the machine could block on
+    a hung network mount."""
+    link = _PROC / pid / "fd" / fd
     try:
-        held = os.stat(_PROC / pid / "fd" / fd)
+        if os.readlink(link) != path:
+            return False
+        held = os.stat(link)
     except OSError:
         return False
     return (held.st_dev, held.st_ino) == (log.st_dev, log.st_ino) and _writes(pid, fd)
