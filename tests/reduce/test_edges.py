@@ -161,7 +161,9 @@ def test_34_spawn_falls_back_to_the_child_thread(bundle: Scenario) -> None:
     assert edge["carried_item_ids"] == []
 
 
-def test_36_send_message_via_begin_and_end(bundle: Scenario) -> None:
+def _send_message_begun(bundle: Scenario) -> dict[str, str]:
+    """The parent's ``send_message`` "NOTE" to its worker, its runtime begun; returns the
+    interaction its runtime payloads carry."""
     begin(bundle)
     start_child(bundle)
     agent_tool(
@@ -183,9 +185,11 @@ def test_36_send_message_via_begin_and_end(bundle: Scenario) -> None:
         thread=PARENT,
         turn=P_TURN,
     )
-    ref = bundle.payload("tool_runtime_event", {**interaction, "status": "running"})
-    bundle.event(ev.ToolCallRuntimeEnded("call-send", "completed", ref), thread=PARENT, turn=P_TURN)
-    end_tool(bundle, "call-send")
+    return interaction
+
+
+def _note_delivered(bundle: Scenario) -> None:
+    """The worker's inference whose request holds the message "NOTE" as delivered to it."""
     text = json.dumps(
         {
             "author": "/root",
@@ -198,6 +202,14 @@ def test_36_send_message_via_begin_and_end(bundle: Scenario) -> None:
     bundle.infer(
         "inf-c", request(message("assistant", text, "m1")), thread_id=CHILD, turn_id=C_TURN
     )
+
+
+def test_36_send_message_via_begin_and_end(bundle: Scenario) -> None:
+    interaction = _send_message_begun(bundle)
+    ref = bundle.payload("tool_runtime_event", {**interaction, "status": "running"})
+    bundle.event(ev.ToolCallRuntimeEnded("call-send", "completed", ref), thread=PARENT, turn=P_TURN)
+    end_tool(bundle, "call-send")
+    _note_delivered(bundle)
     state = bundle.reduce()
     edge = state["interaction_edges"]["edge:tool:call-send"]
     assert edge["kind"] == "send_message"
@@ -217,39 +229,8 @@ def test_36b_send_message_begun_and_never_ended_still_links_its_delivery(
     recording stopped first) still links the message its receiver got (found by mutation
     audit mut48: with the begin's edge dropped every test passed, the end queueing it
     again). Checked against Codex when it is here."""
-    begin(bundle)
-    start_child(bundle)
-    agent_tool(
-        bundle,
-        "call-send",
-        ev.ToolCallKind("send_message"),
-        "send_message",
-        {"target": "worker", "message": "NOTE"},
-    )
-    interaction = {
-        "call_id": "call-send",
-        "sender_thread_id": PARENT,
-        "receiver_thread_id": CHILD,
-        "prompt": "NOTE",
-    }
-    ref = bundle.payload("tool_runtime_event", interaction)
-    bundle.event(
-        ev.ToolCallRuntimeStarted("call-send", ev.ToolCallKind("send_message"), ref),
-        thread=PARENT,
-        turn=P_TURN,
-    )
-    text = json.dumps(
-        {
-            "author": "/root",
-            "recipient": "/root/worker",
-            "other_recipients": [],
-            "content": "NOTE",
-            "trigger_turn": False,
-        }
-    )
-    bundle.infer(
-        "inf-c", request(message("assistant", text, "m1")), thread_id=CHILD, turn_id=C_TURN
-    )
+    _send_message_begun(bundle)
+    _note_delivered(bundle)
     state = bundle.reduce()
     edge = state["interaction_edges"]["edge:tool:call-send"]
     assert edge["kind"] == "send_message" and edge["ended_at_unix_ms"] is None
