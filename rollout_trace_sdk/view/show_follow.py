@@ -408,7 +408,7 @@ def follow(
 
     readings = Readings(bundle)
     try:
-        return _follow(bundle, follower, emit, err, (clock, sleep), readings)
+        return _follow(bundle, follower, emit, err, readings, clock=clock, sleep=sleep)
     finally:
         readings.close()
 
@@ -418,11 +418,12 @@ def _follow(
     follower: Follower,
     emit: Callable[[list[Line]], None],
     err: TextIO,
-    time_by: tuple[Callable[[], float], Callable[[float], None]],
     readings: Readings,
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
 ) -> int:
     """:func:`follow`'s loop, each reading from ``readings``."""
-    clock, sleep = time_by
     from . import live
     from .commands import notes_to
     from .reports import recorder_reports
