@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,18 @@ def _turns(state: dict[str, Any]) -> list[str]:
     return sorted(turns, key=lambda t: turns[t]["execution"]["started_seq"])
 
 
+def _run_warning_free(
+    run: Callable[[], Coroutine[Any, Any, None]], root: Path
+) -> tuple[Path, dict[str, Any]]:
+    """Run ``run`` with any recorder warning an error; its one bundle under ``root``, and the
+    state both reducers agree on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        asyncio.run(run())
+    [bundle] = trace_bundles(root)
+    return bundle, reduce_both(bundle)
+
+
 def test_a_call_traced_before_its_agent_span_is_the_paused_runs(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
 ) -> None:
@@ -58,11 +71,7 @@ def test_a_call_traced_before_its_agent_span_is_the_paused_runs(
             assert paused.interruptions
             _resumed_early("Asker", '{"city":"Oslo"}')
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RecorderWarning)
-        asyncio.run(run())
-    [bundle] = trace_bundles(tmp_path)
-    state = reduce_both(bundle)
+    bundle, state = _run_warning_free(run, tmp_path)
     paused_turn, resumed_turn = _turns(state)
     turns = state["codex_turns"]
     assert turns[resumed_turn]["thread_id"] == turns[paused_turn]["thread_id"]
@@ -95,11 +104,7 @@ def test_runs_paused_under_one_trace_each_resume_their_own_calls_traced_early(
                 assert (await Runner.run(agent, QUESTION)).interruptions
             _resumed_early("Bergen", '{"city":"Bergen"}')
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RecorderWarning)
-        asyncio.run(run())
-    [bundle] = trace_bundles(tmp_path)
-    state = reduce_both(bundle)
+    bundle, state = _run_warning_free(run, tmp_path)
     tools = {tool["tool_call_id"]: tool for tool in state["tool_calls"].values()}
     assert set(tools) == {"call_weather", "call_bergen"}
     bergen_thread = next(
