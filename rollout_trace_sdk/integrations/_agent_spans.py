@@ -92,13 +92,15 @@ class SpanScope:
 
 
 def error_text(span: Any) -> str | None:
-    """The span's error as one line: its message and, when the SDK kept it, the detail."""
+    """The span's error as one line: its message and, when the SDK kept it, the detail (a
+    tripped guardrail's name is in the data only: without it the turn's error would not say
+    which guardrail stopped the run)."""
     error = getattr(span, "error", None)
     if not error:
         return None
     message = str(error.get("message") or "error")
     data = error.get("data")
-    detail = data.get("error") if isinstance(data, Mapping) else None
+    detail = (data.get("error") or data.get("guardrail")) if isinstance(data, Mapping) else None
     return f"{message}: {detail}" if detail else message
 
 

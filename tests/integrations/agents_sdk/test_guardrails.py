@@ -18,11 +18,14 @@ pytest.importorskip("agents")
 from agents import (
     Agent,
     GuardrailFunctionOutput,
+    InputGuardrailTripwireTriggered,
+    OutputGuardrailTripwireTriggered,
     Runner,
     input_guardrail,
     output_guardrail,
 )
 
+from rollout_trace_sdk import error_texts
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.view.load import load_state
@@ -41,6 +44,46 @@ async def no_secrets(ctx: Any, agent: Any, text: Any) -> GuardrailFunctionOutput
 @output_guardrail
 async def polite(ctx: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
     return GuardrailFunctionOutput(output_info={}, tripwire_triggered=False)
+
+
+@input_guardrail
+async def no_card_numbers(ctx: Any, agent: Any, text: Any) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(output_info={}, tripwire_triggered=True)
+
+
+@output_guardrail
+async def rude(ctx: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(output_info={}, tripwire_triggered=True)
+
+
+@pytest.mark.parametrize("where", ["input", "output"])
+def test_a_tripped_guardrails_turn_error_names_the_guardrail(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], where: str
+) -> None:
+    """The SDK names the guardrail that tripped in the span error's data, not its message
+    (``{"message": "Guardrail tripwire triggered", "data": {"guardrail": NAME}}``): the turn's
+    error said only that some guardrail tripped, so ``summary``, the ``turns.error_text``
+    column, the OTLP status and the Perfetto error could not say which one (user49)."""
+    guardrails: dict[str, Any] = (
+        {"input_guardrails": [no_card_numbers]}
+        if where == "input"
+        else {"output_guardrails": [rude]}
+    )
+    agent = Agent(
+        name="Translator",
+        instructions="You translate.",
+        model=responses_model(fake.base_url),
+        **guardrails,
+    )
+    register(processors, tmp_path)
+    tripped = (
+        InputGuardrailTripwireTriggered if where == "input" else OutputGuardrailTripwireTriggered
+    )
+    with pytest.raises(tripped):
+        asyncio.run(Runner.run(agent, QUESTION))
+    [bundle] = trace_bundles(tmp_path)
+    name = "no_card_numbers" if where == "input" else "rude"
+    assert list(error_texts(bundle).turns.values()) == [f"Guardrail tripwire triggered: {name}"]
 
 
 @pytest.mark.parametrize("schema", [2, 3])
