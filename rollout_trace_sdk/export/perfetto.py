@@ -162,6 +162,7 @@ def chrome_trace(
             args = {"thread_id": thread.get("id"), "agent_path": thread.get("path")}
             status = thread.get("st")
             slices.append(_slice(turn_track[t], start, end, "agent", "agent", status, args))
+    marks = _guardrail_marks(model, turn_track)
     flows = _flows(points, turn_track)
     other: dict[str, Any] = {
         "rollout_id": meta.get("rollout_id"),
@@ -177,10 +178,41 @@ def chrome_trace(
         other["recorder_reports"] = list(reports)
         other["lossy"] = any(map(is_loss_report, reports))
     return {
-        "traceEvents": tracks.events + slices + flows,
+        "traceEvents": tracks.events + slices + marks + flows,
         "displayTimeUnit": "ms",
         "otherData": other,
     }
+
+
+def _guardrail_marks(
+    model: Mapping[str, Any], turn_track: Mapping[int, int]
+) -> list[dict[str, Any]]:
+    """The Agents SDK guardrails each turn ran (``show`` and the page list them, from their
+    protocol events): an instant event on its agent's turns track at the time it ended (a
+    guardrail with no time, at its turn's start), so a run a guardrail stopped does not read
+    as a failed turn with nothing on it."""
+    marks: list[dict[str, Any]] = []
+    for turn in model["turns"]:
+        tid = turn_track.get(turn["t"])
+        if tid is None:
+            continue
+        for name, triggered, at in turn.get("g") or ():
+            when = at if isinstance(at, int) else turn.get("s")
+            if not isinstance(when, int):
+                continue
+            marks.append(
+                {
+                    "ph": "i",
+                    "s": "t",
+                    "pid": _PID,
+                    "tid": tid,
+                    "ts": max(0, when) * _US,
+                    "name": f"guardrail {name} {'tripped' if triggered else 'passed'}",
+                    "cat": "guardrail",
+                    "args": {"triggered": triggered},
+                }
+            )
+    return marks
 
 
 def _describe(

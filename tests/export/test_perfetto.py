@@ -22,7 +22,7 @@ from rollout_trace_sdk.export.perfetto import chrome_trace
 
 from .tables_util import crash_cut, fresh_copy
 
-_PHASES = {"X", "M", "s", "f"}
+_PHASES = {"X", "M", "s", "f", "i"}
 
 
 def check_trace(trace: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
@@ -43,6 +43,10 @@ def check_trace(trace: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
         if event["ph"] == "X":
             assert isinstance(event["dur"], int) and event["dur"] >= 0
             slices[event["tid"]].append(event)
+        if event["ph"] == "i":
+            assert event["s"] == "t"  # on its track, not across the process
+    for tid in {e["tid"] for e in events if e["ph"] == "i"}:
+        assert tid in names, f"track {tid} has no thread_name"
     for tid, track in slices.items():
         assert tid in names, f"track {tid} has no thread_name"
         stack: list[int] = []  # end times of the open slices
@@ -247,6 +251,29 @@ def test_a_failed_calls_error_text_is_in_its_args() -> None:
     slices = check_trace(chrome_trace(tools))
     [drawn] = [e for track in slices.values() for e in track if e["cat"] == "tool"]
     assert drawn["args"]["error"] == "permission denied"
+
+
+def test_the_guardrails_a_turn_ran_are_marks_on_its_track() -> None:
+    """An Agents SDK turn's guardrails (their protocol events, which ``show`` and the page
+    list, passed or tripped) were nowhere in the trace: a run a guardrail stopped read as a
+    failed turn with nothing on it (user49). Each is now an instant event on its agent's
+    turns track, at the time it ended, named and saying whether it tripped."""
+    state = _corpus_state("single_exec")
+    [turn] = state["codex_turns"].values()
+    start = turn["execution"]["started_at_unix_ms"]
+    turn["guardrails"] = [
+        {"name": "no_card_numbers", "triggered": True, "at_unix_ms": start + 1},
+        {"name": "polite", "triggered": False, "at_unix_ms": None},  # no time: the turn's start
+    ]
+    trace = chrome_trace(state)
+    slices = check_trace(trace)
+    [drawn] = [e for track in slices.values() for e in track if e["cat"] == "turn"]
+    marks = [e for e in trace["traceEvents"] if e["ph"] == "i"]
+    assert [(m["name"], m["cat"], m["args"], m["tid"]) for m in marks] == [
+        ("guardrail no_card_numbers tripped", "guardrail", {"triggered": True}, drawn["tid"]),
+        ("guardrail polite passed", "guardrail", {"triggered": False}, drawn["tid"]),
+    ]
+    assert [m["ts"] for m in marks] == [drawn["ts"] + 1000, drawn["ts"]]
 
 
 def _tool_slices(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
