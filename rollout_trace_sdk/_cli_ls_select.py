@@ -24,6 +24,7 @@ from typing import Final
 import attrs
 
 from ._log_status import LogStatus, bundle_status
+from .reduce.liveness import OpenLogs
 from .sources import BundleInfo, bundle_dirs, bundle_info, manifest_facts
 
 #: The statuses ``ls`` prints (``no log`` written ``no-log`` on the command line), the
@@ -140,6 +141,7 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
     found: list[BundleInfo] = []
     left: list[str] = []
     wanted = frozenset[str]().union(*args.status) if args.status else None
+    open_logs = OpenLogs()  # one /proc scan for the command, not one a bundle
     for facts, path in dated:
         started = facts[0]
         if timed:
@@ -152,7 +154,7 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
                 continue
         if args.limit is not None and len(found) >= args.limit:
             break
-        info = _read(path, facts, wanted, rows=rows, left=left)
+        info = _read(path, facts, wanted, rows=rows, left=left, open_logs=open_logs)
         if info is not None:
             found.append(info)
     return Picked(found, unknown, left.count("recording"), total)
@@ -165,14 +167,16 @@ def _read(
     *,
     rows: bool,
     left: list[str],
+    open_logs: OpenLogs,
 ) -> BundleInfo | None:
     """One bundle's facts if its status is ``wanted`` (``None``: any, but paths alone leave
     the bundles being recorded out, which ``left`` counts); ``facts``: its start and schema,
-    read from its manifest once (``sources.manifest_facts``)."""
+    read from its manifest once (``sources.manifest_facts``); ``open_logs``: the command's one
+    scan of the logs held open."""
     # a partial capture is found in the whole log, which the status alone does not read
     whole = wanted is not None and "partial" in wanted
     if (wanted is not None or not rows) and not whole:
-        said = bundle_status(path)
+        said = bundle_status(path, open_logs)
         if wanted is None and said.status == "recording":
             left.append(said.status)
             return None
@@ -185,7 +189,7 @@ def _read(
             return BundleInfo(
                 path, started, status, outcome, 0, 0, None, lossy, False, schema, turn_failed
             )
-    info = bundle_info(path, task=rows, facts=facts)
+    info = bundle_info(path, task=rows, facts=facts, open_logs=open_logs)
     if wanted is not None and not matches(info, wanted):
         return None  # its status changed between the two readings (a recorder closed it)
     return info

@@ -2,7 +2,8 @@
 
 ``ls`` shows it for every bundle of a root, so it reads no more than the log's end (and, for
 a log ending in a warning, the recorder's reports): ``complete`` when the last line is
-``recording_completed``, ``recording`` while a writer holds the log's lock, ``ended``,
+``recording_completed``, ``recording`` while a writer is at the log (ours holds its lock;
+Codex, which takes none, holds it open for writing: ``reduce.liveness``), ``ended``,
 ``unclosed``, ``torn`` or ``empty`` otherwise; the rollout's own outcome from
 ``rollout_ended``; ``lossy`` when our recorder's loss report is among the last lines (a closed
 bundle that does not hold all the rollout did); ``last_turn_failed`` when the root agent's last
@@ -21,7 +22,7 @@ import attrs
 import orjson
 
 from .model.layout import EVENT_LOG
-from .reduce.liveness import log_fd_is_written
+from .reduce.liveness import OpenLogs, log_fd_is_written
 
 #: Bytes read from the end of the event log to find its last events.
 _TAIL: Final = 64 << 10
@@ -49,10 +50,11 @@ class LogStatus:
 NO_LOG: Final = LogStatus("no log")
 
 
-def bundle_status(bundle: Path) -> LogStatus:
+def bundle_status(bundle: Path, open_logs: OpenLogs | None = None) -> LogStatus:
     """The status :func:`bundle_info` reads, from the log's lock and tail alone (``ls
     --status`` and ``--paths`` ask it of bundles whose threads, size and task they never
-    show: the whole log and every payload file are not read)."""
+    show: the whole log and every payload file are not read); ``open_logs``: the command's
+    one scan of the logs held open (``None``: scanned for this bundle if it needs one)."""
     try:
         fd = os.open(bundle / EVENT_LOG, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
@@ -61,15 +63,26 @@ def bundle_status(bundle: Path) -> LogStatus:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return NO_LOG
-        return log_status(handle, info.st_size, log_fd_is_written(fd), bundle)
+        return log_status(handle, info.st_size, log_fd_is_written(fd), bundle, open_logs)
 
 
-def log_status(handle: BinaryIO, size: int, written: bool | None, bundle: Path) -> LogStatus:
-    """The status from the log's tail, ``recording`` when ``written`` (its writer holds the
-    log's lock: whatever the tail says now). Lossy when the tail holds a warning that is our
-    recorder's loss report (its text is a payload: read only for a tail with a warning)."""
+def log_status(
+    handle: BinaryIO,
+    size: int,
+    written: bool | None,
+    bundle: Path,
+    open_logs: OpenLogs | None = None,
+) -> LogStatus:
+    """The status from the log's tail (``handle``: the log, opened), ``recording`` when
+    ``written`` (its writer holds the log's lock: whatever the tail says now) or, for a log not
+    closed, when a process holds it open for writing (Codex, which takes no lock: asked of
+    ``open_logs``, the command's one ``/proc`` scan, made here when ``None``). Lossy when the
+    tail holds a warning that is our recorder's loss report (its text is a payload: read only
+    for a tail with a warning)."""
     status, rollout_status, warned, turn_failed = _tail_facts(*_last_lines(handle, size))
-    if written is True and status != "complete":
+    if status != "complete" and (
+        written is True or (open_logs or OpenLogs()).holds(os.fstat(handle.fileno())) is True
+    ):
         status = "recording"
     lossy = False
     if warned and status != "recording":

@@ -35,7 +35,7 @@ from .model.layout import (
     is_work_in_progress,
 )
 from .reduce.errors import ReduceError
-from .reduce.liveness import log_fd_is_written
+from .reduce.liveness import OpenLogs, log_fd_is_written
 from .reduce.os_errors import errno_text
 from .view.visible import one_line, visible
 
@@ -131,8 +131,10 @@ def bundle_dirs(root: Path) -> list[Path]:
 
 def bundles_under(root: Path, *, task: bool = False) -> list[BundleInfo]:
     """The bundles directly under ``root``, newest first (``task``: with their tasks, which
-    ``ls`` shows and ``--latest`` does not need)."""
-    found = [bundle_info(path, task=task) for path in bundle_dirs(root)]
+    ``ls`` shows and ``--latest`` does not need). The logs held open are scanned once for
+    all of them (``reduce.liveness.OpenLogs``), not once a bundle."""
+    open_logs = OpenLogs()
+    found = [bundle_info(path, task=task, open_logs=open_logs) for path in bundle_dirs(root)]
     found.sort(key=lambda b: (b.started_at_unix_ms or 0, b.path.name), reverse=True)
     return found
 
@@ -185,13 +187,18 @@ def roots_below(root: Path) -> list[Path]:
 
 
 def bundle_info(
-    bundle: Path, *, task: bool = False, facts: tuple[int | None, int | None] | None = None
+    bundle: Path,
+    *,
+    task: bool = False,
+    facts: tuple[int | None, int | None] | None = None,
+    open_logs: OpenLogs | None = None,
 ) -> BundleInfo:
     """Read the manifest and the log's tail (and count thread starts) of one bundle; with
     ``task``, its head and first request too (see ``_bundle_task``); ``facts``: its start and
-    schema as :func:`manifest_facts` read them already (``None``: read them)."""
+    schema as :func:`manifest_facts` read them already (``None``: read them); ``open_logs``:
+    the command's one scan of the logs held open (``None``: one for this bundle, if needed)."""
     started, schema = facts if facts is not None else manifest_facts(bundle)
-    said, threads, partial, head = _log_facts(bundle / EVENT_LOG)
+    said, threads, partial, head = _log_facts(bundle / EVENT_LOG, open_logs)
     asked = None
     if task:  # its reading (zstd, confined opens) is imported by ``ls`` alone
         from ._bundle_task import first_task
@@ -245,7 +252,7 @@ def _read_regular(path: Path, limit: int) -> bytes:
         return handle.read(limit)
 
 
-def _log_facts(log: Path) -> tuple[LogStatus, int, bool, bytes]:
+def _log_facts(log: Path, open_logs: OpenLogs | None) -> tuple[LogStatus, int, bool, bytes]:
     """(status, threads started, whether a payload was captured in part, the log's first
     bytes) from the event log."""
     try:
@@ -267,7 +274,7 @@ def _log_facts(log: Path) -> tuple[LogStatus, int, bool, bytes]:
             threads += data.count(_THREAD_STARTED)
             partial = partial or _CAPTURED_IN_PART in data
             carry = data[-_CARRY:]
-        said = log_status(handle, info.st_size, written, log.parent)
+        said = log_status(handle, info.st_size, written, log.parent, open_logs)
     return said, threads, partial, head
 
 

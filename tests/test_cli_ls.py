@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from rollout_trace_sdk.reduce import liveness
+from tests.held_log import held_open, needs_proc, unclosed_bundle
 from tests.test_cli_sources import _bundle, _newest, _started, root, run
 
 __all__ = ["root"]  # the fixture, shared with test_cli_sources
@@ -371,3 +373,41 @@ def test_bad_options_are_usage_errors_naming_the_option_and_text(
         err += capsys.readouterr().err  # argparse's own errors go to the process's stderr
         assert (code, out) == (2, ""), argv
         assert said in err, (argv, err)
+
+
+@needs_proc
+def test_a_bundle_a_lockless_writer_holds_is_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle another process holds open for writing without a lock, as Codex writes its
+    own, is ``recording`` (it was ``unclosed``, as if Codex had crashed: review status49):
+    ``--status recording`` finds it, ``--paths`` leaves it out as it leaves our recorder's
+    out; the unclosed bundle no process holds stays ``unclosed``. ``/proc`` is scanned once
+    a command, not once a bundle (the real scan, counted)."""
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    live = unclosed_bundle(traces / "live")
+    unclosed_bundle(traces / "left")
+    scans: list[object] = []
+    scan = liveness.logs_held_open
+
+    def counted() -> liveness.HeldLogs | None:
+        scans.append(1)
+        return scan()
+
+    monkeypatch.setattr(liveness, "logs_held_open", counted)
+    with held_open(live):
+        code, out, err = run("ls", traces, "--json")
+        assert (code, err) == (0, "")
+        rows = {
+            Path(row["bundle"]).name: row["status"] for row in map(json.loads, out.splitlines())
+        }
+        assert rows == {"live": "recording", "left": "unclosed"}
+        assert len(scans) == 1
+        assert _names(run("ls", traces, "--status", "recording")[1]) == ["live"]
+        code, out, err = run("ls", traces, "--paths")
+        assert _names(out) == ["left"]
+        assert (
+            err == "1 bundle still being recorded is not listed (--status recording lists them)\n"
+        )
+    assert _names(run("ls", traces, "--status", "recording")[1]) == []

@@ -15,6 +15,7 @@ import pytest
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
 from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, needs_conformance
+from tests.held_log import held_open, needs_proc, unclosed_bundle
 from tests.reduce.test_bundle import event_lines, make_bundle
 from tests.test_cli import run
 
@@ -739,3 +740,21 @@ def test_a_damaged_bundle_says_what_the_recorder_reported_it_lost(tmp_path: Path
     code, out, err = run("validate", bundle)
     assert code == 1 and "started here never ended" in out, out
     assert "note: the recorder reported: dropped " in err and "File too large" in err, err
+
+
+@needs_proc
+def test_a_bundle_a_lockless_writer_holds_is_recording_not_killed(tmp_path: Path) -> None:
+    """A bundle another process holds open for writing without a lock, as Codex writes its
+    own: ``validate`` calls it being recorded, alone and under a root, not "killed or
+    stopped (no process is writing it)" (review status49)."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    bundle = unclosed_bundle(root / "live")
+    with held_open(bundle):
+        code, _, err = run("validate", bundle)
+        assert code == 1
+        assert "recording: its recorder is still writing it (so far it reads as unclosed)" in err
+        code, out, err = run("validate", root)
+        assert out.startswith(f"{bundle}: recording, 3 problems, "), out
+    code, _, err = run("validate", bundle)
+    assert "unclosed: its recorder was killed or stopped (no process is writing it)" in err, err

@@ -33,7 +33,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from ..reduce.liveness import log_is_written
+from ..reduce.liveness import log_is_live
 from ..view.capture import recording_status
 from ..view.error_texts import put_error_texts
 from ..view.reports import recorder_reports
@@ -450,9 +450,10 @@ STILL_RECORDED: Final = "still being recorded (its recorder holds the log): not 
 
 
 def _being_recorded(source: BundleSource) -> bool:
-    """Whether a local bundle's recorder still holds its log (:mod:`..reduce.liveness`): its
-    rows would be a half-written rollout's, exported as if it were whole (an RL run exported
-    every few minutes while its workers record). Remote bundles and state files cannot say;
+    """Whether a local bundle's recorder is still at its log (:mod:`..reduce.liveness`: ours
+    holds its lock, Codex holds it open for writing): its rows would be a half-written
+    rollout's, exported as if it were whole (an RL run exported every few minutes while its
+    workers record). Remote bundles and state files cannot say;
     a ``file://`` URL is a local path spelled as a URL, and asked as one (review39)."""
     if source.state_file:
         return False
@@ -464,7 +465,7 @@ def _being_recorded(source: BundleSource) -> bool:
         from fsspec.core import url_to_fs
 
         path = url_to_fs(path)[1]
-    return log_is_written(path) is True
+    return log_is_live(path) is True
 
 
 def _still_recorded(source: BundleSource) -> BundleResult:

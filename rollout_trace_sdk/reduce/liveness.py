@@ -7,19 +7,23 @@ and the format stays Codex's: instead our recorder holds an exclusive ``flock`` 
 the process. A reader asks for a shared lock without waiting: refused means a writer holds the
 log. Nothing here blocks, raises, or reads outside the log the caller already opens.
 
-What this cannot see: a log written by another program (Codex itself) or on a system without
-``fcntl`` (Windows) or a filesystem that refuses ``flock`` (some NFS and FUSE mounts) has no
-lock, and reads ``unclosed`` as before. On NFS, where Linux emulates ``flock`` with byte-range
-locks, a probe from the recorder's own process does not see its lock.
+What the lock cannot see: a log written by another program (Codex itself) or on a system
+without ``fcntl`` (Windows) or a filesystem that refuses ``flock`` (some NFS and FUSE mounts)
+has no lock. On NFS, where Linux emulates ``flock`` with byte-range locks, a probe from the
+recorder's own process does not see its lock.
 
 Codex takes no lock, but keeps its ``trace.jsonl`` open for writing while its session runs
 (0.169 write-only, 0.171 read-write): :func:`log_is_held_open` looks for such a descriptor
-in ``/proc`` (Linux), for ``show --follow`` to wait through a model answer slower than its
-quiet time rather than say the writer is gone (review follow48). It sees only the processes
-this user may look into, and costs a ``readlink`` per open descriptor on the machine (the
-one naming the log alone is followed): asked only when a log without a lock has been quiet a
-while. A writer in another mount namespace (a container) names the log otherwise and is not
-seen: the follower ends as it did before.
+in ``/proc`` (Linux). :func:`log_is_live` asks both, and is what every reader asks (``ls``,
+``show``, ``summary``, ``validate``, ``view``, ``export``): a bundle Codex is writing reads
+``recording``, as one our recorder writes does, not ``unclosed`` as if Codex had crashed
+(review status49); ``show --follow`` waits through a model answer slower than its quiet time
+rather than say the writer is gone (review follow48). The scan sees only the processes this
+user may look into, and costs a ``readlink`` per open descriptor on the machine (only those
+naming a ``trace.jsonl`` are followed, and matched by device and inode): it is made only for
+a log with no lock whose last line is not ``recording_completed``, and once per command for a
+command reading many bundles (:class:`OpenLogs`). Without ``/proc`` (other systems) nothing
+is scanned, and such a log reads ``unclosed`` as before.
 """
 
 from __future__ import annotations
@@ -28,11 +32,20 @@ import contextlib
 import os
 import stat
 from pathlib import Path
+from typing import Final, TypeAlias
 
 from .._flock import fcntl_module
 from ..model.layout import EVENT_LOG
 
-__all__ = ["log_fd_is_written", "log_is_held_open", "log_is_written"]
+__all__ = [
+    "HeldLogs",
+    "OpenLogs",
+    "log_fd_is_written",
+    "log_is_held_open",
+    "log_is_live",
+    "log_is_written",
+    "logs_held_open",
+]
 
 
 def log_fd_is_written(fd: int) -> bool | None:
@@ -77,6 +90,65 @@ def log_is_written(bundle: str | os.PathLike[str]) -> bool | None:
 #: Where Linux shows each process's open descriptors (``fd``) and their open flags (``fdinfo``).
 _PROC = Path("/proc")
 
+#: The logs processes hold open for writing, by their file's ``(st_dev, st_ino)``: the process
+#: and descriptor found holding each (the first found).
+HeldLogs: TypeAlias = dict[tuple[int, int], tuple[str, str]]
+
+#: The end of the log read to tell a closed one (its last line ``recording_completed``).
+_CLOSED_TAIL: Final = 4096
+
+
+def logs_held_open() -> HeldLogs | None:
+    """Every event log (a ``trace.jsonl``) a process holds open for writing, in one ``/proc``
+    scan; ``None`` when this system has no ``/proc`` (then nothing is read). A command asking of
+    many bundles (``ls`` over a root) looks each up here rather than scanning once a bundle.
+    Only descriptors whose link names a ``trace.jsonl`` are followed: a ``stat`` of every file
+    open on the machine could block on a hung network mount."""
+    if not (_PROC / "self" / "fdinfo").is_dir():
+        return None
+    try:
+        pids = [pid for pid in os.listdir(_PROC) if pid.isdigit()]
+    except OSError:
+        return None
+    suffix = os.sep + EVENT_LOG
+    held: HeldLogs = {}
+    for pid in pids:
+        fds = f"{_PROC}/{pid}/fd"
+        try:
+            names = os.listdir(fds)
+        except OSError:  # gone, or not ours to look into
+            continue
+        for name in names:
+            link = f"{fds}/{name}"
+            try:
+                if not os.readlink(link).endswith(suffix):
+                    continue
+                info = os.stat(link)
+            except OSError:
+                continue
+            if _writes(pid, name):
+                held.setdefault((info.st_dev, info.st_ino), (pid, name))
+    return held
+
+
+class OpenLogs:
+    """:func:`logs_held_open` scanned once, when first asked: one scan for a whole command,
+    and none when no bundle it reads needs it (all closed, or locked by our recorder)."""
+
+    def __init__(self) -> None:
+        self._held: HeldLogs | None = None
+        self._scanned = False
+
+    def holds(self, log: os.stat_result) -> bool | None:
+        """Whether a process holds the log whose ``stat`` is ``log`` open for writing
+        (``None``: no ``/proc`` to tell)."""
+        if not self._scanned:
+            self._held = logs_held_open()
+            self._scanned = True
+        if self._held is None:
+            return None
+        return (log.st_dev, log.st_ino) in self._held
+
 
 def log_is_held_open(
     bundle: str | os.PathLike[str], seen: list[tuple[str, str]] | None = None
@@ -97,27 +169,58 @@ def log_is_held_open(
         log = os.stat(path)
     except OSError:
         return None
-    if not (_PROC / "self" / "fdinfo").is_dir():
-        return None
     if seen:
         if _holds(log, path, *seen[0]):
             return True
         seen.clear()
-    try:
-        pids = [pid for pid in os.listdir(_PROC) if pid.isdigit()]
-    except OSError:
+    held = logs_held_open()
+    if held is None:
         return None
-    for pid in pids:
-        try:
-            names = os.listdir(_PROC / pid / "fd")
-        except OSError:  # gone, or not ours to look into
-            continue
-        for name in names:
-            if _holds(log, path, pid, name):
-                if seen is not None:
-                    seen.append((pid, name))
-                return True
-    return False
+    found = held.get((log.st_dev, log.st_ino))
+    if found is not None and seen is not None:
+        seen.append(found)
+    return found is not None
+
+
+def log_is_live(
+    bundle: str | os.PathLike[str], seen: list[tuple[str, str]] | None = None
+) -> bool | None:
+    """Whether a writer is at ``bundle``'s log now: ours holds its lock
+    (:func:`log_is_written`), Codex holds it open for writing (:func:`log_is_held_open`).
+    ``None`` when neither can be told here. ``/proc`` is scanned only for a log without a lock
+    whose last line is not ``recording_completed`` (a closed log stays closed: whoever holds
+    it, no reader calls it ``recording``).
+
+    Args:
+        bundle: the bundle directory.
+        seen: as :func:`log_is_held_open`'s (a reader asking again and again).
+    """
+    written = log_is_written(bundle)
+    if written is True or _ends_closed(Path(bundle) / EVENT_LOG):
+        return written
+    held = log_is_held_open(bundle, seen)
+    if held is True:
+        return True
+    return written if written is not None else held
+
+
+def _ends_closed(log: Path) -> bool:
+    """Whether the log's last line names ``recording_completed`` (read from its last bytes:
+    a regular file, never followed through a symlink nor waited on)."""
+    try:
+        fd = os.open(log, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        tail = os.pread(fd, _CLOSED_TAIL, max(0, info.st_size - _CLOSED_TAIL))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return b'"recording_completed"' in tail.rstrip().rpartition(b"\n")[2]
 
 
 def _holds(log: os.stat_result, path: str, pid: str, fd: str) -> bool:

@@ -34,7 +34,7 @@ from . import errors as words
 from .bundle import EVENT_LOG, MANIFEST, Bundle, Progress, end_check_error
 from .confined import BundleFileError, BundleFiles, line_limit
 from .errors import ReduceError
-from .liveness import log_is_written
+from .liveness import log_is_live
 from .schemas import event_gate_text, manifest_gate_text
 
 
@@ -546,7 +546,7 @@ def validate_bundle(path: str | Path, *, progress: Progress | None = None) -> Re
     if not root.is_dir():
         validator.problem(validator.display, None, "not a bundle directory")
         return validator.report
-    live = log_is_written(root)  # asked first: a writer closing meanwhile leaves it whole
+    live = log_is_live(root)  # asked first: a writer closing meanwhile leaves it whole
     with validator.files:
         rollout_id = validator.manifest()
         if validator.schema in (None, *layout.SUPPORTED_SCHEMAS):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..reduce.errors import ReduceError
-from ..reduce.liveness import log_is_written
+from ..reduce.liveness import log_is_live
 from .capture import WRITER_LIVE_KEY
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def load_state(
     if path.is_dir():
         from ..reduce import reduce_bundle, state_bytes
 
-        live = log_is_written(path)  # asked first: a writer closing meanwhile leaves it whole
+        live = log_is_live(path)  # asked first: a writer closing meanwhile leaves it whole
         raw = state_bytes(reduce_bundle(path, lenient=lenient, skipped=skipped, progress=progress))
         # the trace is let go before the state is parsed: both at once were the peak of
         # `view` on a large rollout (1.1 GB against 0.9 GB at `demo --scale 2000`)
@@ -74,7 +74,7 @@ def load_state(
 
     bundle = bundle_for(path)  # when the state sits in its bundle
     if bundle is not None:
-        mark_live(state, log_is_written(bundle))
+        mark_live(state, log_is_live(bundle))
     annotate_logged_errors(state, bundle)
     annotate_tool_errors(state, bundle)
     annotate_guardrails(state, bundle)

@@ -28,7 +28,7 @@ import orjson
 from ..model.state import state_bytes
 from ..reduce.errors import ReduceError
 from ..reduce.incremental import LogRewritten, Replay
-from ..reduce.liveness import log_is_written
+from ..reduce.liveness import log_is_live
 from .load import bundle_state, load_state
 
 
@@ -42,6 +42,8 @@ class Readings:
     def __init__(self, bundle: Path) -> None:
         self.bundle = bundle
         self._replay: Replay | None = None
+        #: the descriptor of Codex's log found last (``log_is_live``): asked again each reading
+        self._seen: list[tuple[str, str]] = []
         #: the replay refused a line: every reading is whole from then on
         self._refused = False
         #: readings answered by the kept replay, and whole ones (for tests and benchmarks)
@@ -61,7 +63,7 @@ class Readings:
         """
         if last or self._refused:
             return self._whole(skipped)
-        live = log_is_written(self.bundle)  # asked first, as load_state asks it
+        live = log_is_live(self.bundle, self._seen)  # asked first, as load_state asks it
         try:
             if self._replay is None:
                 self._replay = Replay.open(self.bundle)

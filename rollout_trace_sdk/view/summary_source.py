@@ -33,7 +33,7 @@ from ..model.json_check import manifest_value
 from ..model.layout import EVENT_LOG, MANIFEST, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.failures import failed
-from ..reduce.liveness import log_is_written
+from ..reduce.liveness import log_is_live
 from .checkpoints import annotate_cut_checkpoints
 from .item_text import MOST_TEXTS
 from .load import mark_live, read_state_bytes
@@ -219,10 +219,10 @@ def load_summary_state(
         named = read_state_file(source, items=items)
         bundle = _bundle_of(path, named)
         if bundle is not None:
-            mark_live(named, log_is_written(bundle))
+            mark_live(named, log_is_live(bundle))
             annotate_cut_checkpoints(named, bundle)
         return LoadedState(named, bundle, f"read {shown}")
-    live = log_is_written(path)  # asked first: a writer closing meanwhile leaves it whole
+    live = log_is_live(path)  # asked first: a writer closing meanwhile leaves it whole
     state, why = fresh_state(path, strict=not lenient, items=items)
     if state is not None:
         mark_live(state, live)

@@ -21,6 +21,7 @@ from rollout_trace_sdk.export.parquet import ExportOptions, run_export
 from rollout_trace_sdk.export.schema import TABLES_VERSION
 from rollout_trace_sdk.reduce import reduce_bundle
 from tests.export.tables_util import read_tables
+from tests.held_log import held_open, needs_proc, unclosed_bundle
 
 from .test_parquet import _cli, read_tables_rows
 
@@ -440,3 +441,24 @@ def test_a_root_holding_names_in_no_utf8_exports_the_rest(
         f"rollout-trace export: {root}/copy-\\xfe: cannot export: its path is not UTF-8 (rename it)"
     ]
     assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(3,)]
+
+
+@needs_proc
+def test_a_bundle_a_lockless_writer_holds_waits_too(tmp_path: Path) -> None:
+    """A bundle another process holds open for writing without a lock, as Codex writes its
+    own, is being recorded too: left for a later run, not exported half written as
+    ``unclosed`` (review status49); once the writer is gone, exported."""
+    root, out = tmp_path / "root", tmp_path / "out"
+    root.mkdir()
+    bundle = unclosed_bundle(root / "live")
+    with held_open(bundle):
+        code, stdout, err = _cli("export", str(root), "--to", str(out), "--jobs", "1")
+        assert code == 0, err
+        assert "exported 0 bundle(s), 0 failed, 0 unchanged (skipped), 1 still recording" in (
+            stdout
+        )
+        assert f"note: 1 bundle(s) still being recorded were not exported, e.g. {bundle}: " in err
+    code, stdout, err = _cli("export", str(root), "--to", str(out), "--jobs", "1")
+    assert code == 0, err
+    rows = read_tables_rows(out, "SELECT recording_status FROM rollouts")
+    assert rows == [("unclosed",)]

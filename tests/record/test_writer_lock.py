@@ -19,6 +19,7 @@ import pytest
 
 from rollout_trace_sdk.model.layout import EVENT_LOG
 from rollout_trace_sdk.record import _files, open_rollout
+from rollout_trace_sdk.reduce import liveness
 from rollout_trace_sdk.reduce.liveness import log_is_written
 from rollout_trace_sdk.reduce.validate import validate_bundle
 from rollout_trace_sdk.sources import bundle_info
@@ -89,8 +90,10 @@ async def test_a_reader_probing_as_the_log_is_made_does_not_cost_the_lock(
 async def test_without_fcntl_nothing_is_locked_and_it_reads_unclosed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Windows (no ``fcntl``): the recorder records as before and readers say ``unclosed``."""
+    """Windows (no ``fcntl``, no ``/proc`` to find the open log in): the recorder records as
+    before and readers say ``unclosed``."""
     monkeypatch.setattr(_files, "fcntl_module", lambda: None)
+    monkeypatch.setattr(liveness, "_PROC", tmp_path / "no-proc")
     async with open_rollout(tmp_path) as rollout:
         async with rollout.root.turn() as turn:
             turn.accept_item_id("a")

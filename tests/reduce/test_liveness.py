@@ -1,36 +1,33 @@
 """``log_is_held_open``: a log held open for writing by a process, as Codex holds the
 ``trace.jsonl`` it writes (it takes no lock), is told from one only read or left by its
-writer (review follow48: ``show --follow`` said such a writer gone after 2 s of quiet)."""
+writer (review follow48: ``show --follow`` said such a writer gone after 2 s of quiet).
+``logs_held_open`` / ``OpenLogs``: every such log in one ``/proc`` scan, made once a command;
+``log_is_live``: the lock or such a writer, what every reader asks (review status49)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from rollout_trace_sdk.model.layout import EVENT_LOG
-from rollout_trace_sdk.reduce.liveness import log_is_held_open, log_is_written
-
-pytestmark = pytest.mark.skipif(
-    not Path("/proc/self/fdinfo").is_dir(), reason="no /proc to look into"
+from rollout_trace_sdk.reduce import liveness
+from rollout_trace_sdk.reduce.liveness import (
+    OpenLogs,
+    log_is_held_open,
+    log_is_live,
+    log_is_written,
+    logs_held_open,
 )
+from tests.held_log import held_open, needs_proc
 
-#: Opens the log as asked (``ab``: Codex 0.169's write-only descriptor, ``r+b``: 0.171's
-#: read-write one, ``rb``: a reader's), says so, and holds it until its input closes.
-_HOLDER = """
-import sys
-handle = open(sys.argv[1], sys.argv[2])
-print("open", flush=True)
-sys.stdin.read()
-"""
+pytestmark = needs_proc
 
 
 def _bundle(tmp_path: Path) -> Path:
     bundle = tmp_path / "bundle"
-    bundle.mkdir()
+    bundle.mkdir(parents=True)
     (bundle / EVENT_LOG).write_bytes(b"")
     return bundle
 
@@ -42,19 +39,10 @@ def test_another_process_holding_the_log_open_for_writing_is_seen(
     """Held for writing by a process without a lock: held open, and still no lock; once it
     exits, not held. A reader's descriptor is no writer."""
     bundle = _bundle(tmp_path)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(bundle / EVENT_LOG), mode],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == b"open\n"
+    with held_open(bundle, mode):
         assert log_is_held_open(bundle) is held
         assert log_is_written(bundle) is False
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(30)
+        assert log_is_live(bundle) is held
     assert log_is_held_open(bundle) is False
 
 
@@ -78,3 +66,50 @@ def test_the_descriptor_seen_is_looked_at_first_and_let_go_when_closed(tmp_path:
         assert seen == [(str(os.getpid()), str(second.fileno()))]
     assert log_is_held_open(bundle, seen) is False
     assert seen == []
+
+
+def test_one_scan_finds_every_log_held_for_writing(tmp_path: Path) -> None:
+    """``logs_held_open``: one scan finds each log a process holds for writing (by its file),
+    not one only read; ``ls`` looks every bundle up in it (review status49)."""
+    bundles = [_bundle(tmp_path / str(n)) for n in range(3)]
+    with held_open(bundles[0], "ab"), held_open(bundles[1], "r+b"), held_open(bundles[2], "rb"):
+        held = logs_held_open()
+        assert held is not None
+        files = [os.stat(b / EVENT_LOG) for b in bundles]
+        assert [(f.st_dev, f.st_ino) in held for f in files] == [True, True, False]
+
+
+def test_open_logs_scans_once_when_first_asked(tmp_path: Path) -> None:
+    """``OpenLogs``: the scan is made at the first question and kept for the command: a
+    writer gone since is still held there, a new ``OpenLogs`` sees it gone."""
+    bundle = _bundle(tmp_path)
+    log = os.stat(bundle / EVENT_LOG)
+    open_logs = OpenLogs()
+    with held_open(bundle):
+        assert open_logs.holds(log) is True
+    assert open_logs.holds(log) is True
+    assert OpenLogs().holds(log) is False
+
+
+def test_live_is_the_lock_or_a_writer_and_not_for_a_closed_log(tmp_path: Path) -> None:
+    """``log_is_live``: a closed log (its last line ``recording_completed``) is not live
+    whoever holds it; without ``/proc`` a held log reads as before (not live: no lock)."""
+    bundle = _bundle(tmp_path)
+    with held_open(bundle):
+        assert log_is_live(bundle) is True
+        (bundle / EVENT_LOG).write_bytes(b'{"payload":{"type":"recording_completed"}}\n')
+        assert log_is_live(bundle) is False
+        (bundle / EVENT_LOG).write_bytes(b'{"payload":{"type":"turn_started"}}\n')
+        assert log_is_live(bundle) is True
+
+
+def test_without_proc_nothing_is_scanned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another system (no ``/proc``): nothing to tell, and a held log is not live (today's
+    reading: ``unclosed``)."""
+    bundle = _bundle(tmp_path)
+    monkeypatch.setattr(liveness, "_PROC", tmp_path / "no-proc")
+    with held_open(bundle):
+        assert logs_held_open() is None
+        assert OpenLogs().holds(os.stat(bundle / EVENT_LOG)) is None
+        assert log_is_held_open(bundle) is None
+        assert log_is_live(bundle) is False

@@ -4,6 +4,7 @@ standard error, where the page goes by default, what ``--port`` accepts."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.commands import summary_json
 
 from ..conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance
+from ..held_log import held_open, needs_proc, unclosed_bundle
 from .conftest import HOSTILE_ID_SHOWN, hostile_id_bundle, skipping_bundle
 
 
@@ -225,3 +227,30 @@ def test_summary_json_past_64_bits_is_laid_out_as_orjson_lays_it_out() -> None:
     fits = summary_json({"totals": {"tokens": [1, {"input_tokens": 7}]}})
     wide = summary_json({"totals": {"tokens": [1, {"input_tokens": 2**64}]}})
     assert wide == fits.replace("7", str(2**64)) and '\n  "totals"' in fits
+
+
+@needs_proc
+@pytest.mark.parametrize("command", ["show", "summary", "view"])
+def test_a_bundle_a_lockless_writer_holds_is_still_recording(command: str, tmp_path: Path) -> None:
+    """A bundle another process holds open for writing, without a lock, as Codex writes its
+    own: ``still recording``, as one our recorder writes, not ``recording unclosed`` as if the
+    writer had crashed (review status49); once the writer is gone, unclosed. ``summary`` says
+    so too of the ``state.json`` ``reduce`` wrote in the bundle."""
+    bundle = unclosed_bundle(tmp_path / "bundle")
+    page = tmp_path / "page.html"
+    extra = ["-o", str(page)] if command == "view" else []
+
+    def said() -> str:
+        code, out, err = _run(command, bundle, *extra)
+        assert code == 0, err
+        if command != "view":
+            return out.splitlines()[0]
+        (meta,) = re.findall(r'"recording":"(\w+)"', page.read_text())
+        return "· still recording" if meta == "recording" else f"· recording {meta}"
+
+    with held_open(bundle):
+        assert "· still recording" in said()
+        if command == "summary":
+            assert _run("reduce", bundle)[0] == 0
+            assert "· still recording" in said()
+    assert "· recording unclosed" in said()
