@@ -189,7 +189,7 @@ def _read(
             return BundleInfo(
                 path, started, status, outcome, 0, 0, None, lossy, False, schema, turn_failed
             )
-    info = bundle_info(path, task=rows, facts=facts, open_logs=open_logs)
+    info = bundle_info(path, task=rows, facts=facts, held=open_logs)
     if wanted is not None and not matches(info, wanted):
         return None  # its status changed between the two readings (a recorder closed it)
     return info

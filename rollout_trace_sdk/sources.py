@@ -18,7 +18,7 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Final, TextIO, TypeAlias
 
 import attrs
 import orjson
@@ -42,6 +42,8 @@ from .view.visible import one_line, visible
 #: Bytes of the log's start searched for the root thread's first request (``ls``'s task):
 #: its first events, however many threads start before it.
 _HEAD: Final = 256 << 10
+#: A bundle's start and schema, as its manifest says them (:func:`manifest_facts`).
+Facts: TypeAlias = tuple[int | None, int | None]
 _CHUNK: Final = 1 << 20
 _THREAD_STARTED: Final = b'"type":"thread_started"'
 #: A reference's capture, which a writer adds only to a payload it stored ``truncated`` or
@@ -131,10 +133,9 @@ def bundle_dirs(root: Path) -> list[Path]:
 
 def bundles_under(root: Path, *, task: bool = False) -> list[BundleInfo]:
     """The bundles directly under ``root``, newest first (``task``: with their tasks, which
-    ``ls`` shows and ``--latest`` does not need). The logs held open are scanned once for
-    all of them (``reduce.liveness.OpenLogs``), not once a bundle."""
-    open_logs = OpenLogs()
-    found = [bundle_info(path, task=task, open_logs=open_logs) for path in bundle_dirs(root)]
+    ``ls`` shows and ``--latest`` does not need); one ``/proc`` scan for all (``held``)."""
+    held = OpenLogs()
+    found = [bundle_info(path, task=task, held=held) for path in bundle_dirs(root)]
     found.sort(key=lambda b: (b.started_at_unix_ms or 0, b.path.name), reverse=True)
     return found
 
@@ -187,18 +188,13 @@ def roots_below(root: Path) -> list[Path]:
 
 
 def bundle_info(
-    bundle: Path,
-    *,
-    task: bool = False,
-    facts: tuple[int | None, int | None] | None = None,
-    open_logs: OpenLogs | None = None,
+    bundle: Path, *, task: bool = False, facts: Facts | None = None, held: OpenLogs | None = None
 ) -> BundleInfo:
     """Read the manifest and the log's tail (and count thread starts) of one bundle; with
-    ``task``, its head and first request too (see ``_bundle_task``); ``facts``: its start and
-    schema as :func:`manifest_facts` read them already (``None``: read them); ``open_logs``:
-    the command's one scan of the logs held open (``None``: one for this bundle, if needed)."""
+    ``task``, its head and first request too (see ``_bundle_task``); ``facts``: as read by
+    :func:`manifest_facts` already; ``held``: the command's one ``/proc`` scan (``None``: new)."""
     started, schema = facts if facts is not None else manifest_facts(bundle)
-    said, threads, partial, head = _log_facts(bundle / EVENT_LOG, open_logs)
+    said, threads, partial, head = _log_facts(bundle / EVENT_LOG, held)
     asked = None
     if task:  # its reading (zstd, confined opens) is imported by ``ls`` alone
         from ._bundle_task import first_task
@@ -220,7 +216,7 @@ def bundle_info(
     )
 
 
-def manifest_facts(bundle: Path) -> tuple[int | None, int | None]:
+def manifest_facts(bundle: Path) -> Facts:
     """(start, schema) from one reading of the manifest: the start ``ls`` orders by, its
     ``started_at_unix_ms``, else the log's modification time, else ``None``; its
     ``schema_version`` (``None`` when it has none that is a whole number, or no manifest can
@@ -252,7 +248,7 @@ def _read_regular(path: Path, limit: int) -> bytes:
         return handle.read(limit)
 
 
-def _log_facts(log: Path, open_logs: OpenLogs | None) -> tuple[LogStatus, int, bool, bytes]:
+def _log_facts(log: Path, held: OpenLogs | None) -> tuple[LogStatus, int, bool, bytes]:
     """(status, threads started, whether a payload was captured in part, the log's first
     bytes) from the event log."""
     try:
@@ -274,7 +270,7 @@ def _log_facts(log: Path, open_logs: OpenLogs | None) -> tuple[LogStatus, int, b
             threads += data.count(_THREAD_STARTED)
             partial = partial or _CAPTURED_IN_PART in data
             carry = data[-_CARRY:]
-        said = log_status(handle, info.st_size, written, log.parent, open_logs)
+        said = log_status(handle, info.st_size, written, log.parent, held)
     return said, threads, partial, head
 
 

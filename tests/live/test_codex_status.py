@@ -84,4 +84,4 @@ def test_a_bundle_codex_is_writing_is_recording_everywhere(schema: int, tmp_path
         "view": "recording",
     }
     code, out, err = run("ls", tmp_path / "traces", "--json")
-    assert json.loads(out)["status"] == "complete", err
+    assert code == 0 and json.loads(out)["status"] == "complete", err
