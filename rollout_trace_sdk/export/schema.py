@@ -16,8 +16,9 @@ from typing import Any, Final
 Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
-#: redone rather than skipped). 9: the id lists of inference calls and compactions.
-TABLES_VERSION: Final = 10
+#: redone rather than skipped). 9: the id lists of inference calls and compactions; 11:
+#: ``rollouts.last_turn_failed``.
+TABLES_VERSION: Final = 11
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -86,6 +87,13 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
             "why the first turn that failed or was cancelled ended so (turns.error_text, else "
             "its first call's error_text); with none, for a failed or aborted rollout, the "
             "first call's error_text; its first line, at most 200 characters (null: none)",
+        ),
+        (
+            "last_turn_failed",
+            _B,
+            "the root agent's last turn ended failed, as ls says (complete (failed turn), its "
+            "--json last_turn_failed): Codex ends such a rollout completed; failed runs: WHERE "
+            "status IN ('failed', 'aborted') OR last_turn_failed",
         ),
         (
             "lossy",

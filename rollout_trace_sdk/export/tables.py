@@ -207,6 +207,7 @@ def _rollout(
         "lenient": lenient,
         "lenient_notes": list(notes),
         "failure": _failure(tables, _str(state.get("status"))),
+        "last_turn_failed": _last_turn_failed(tables["turns"], _str(state.get("root_thread_id"))),
         "lossy": any(map(is_loss_report, reports)),
         "recorder_reports": list(reports),
     }
@@ -215,6 +216,14 @@ def _rollout(
         counts = [r[name] for r in tables["inference_calls"] if r[name] is not None]
         row[name] = sum(counts) if counts else None
     return row
+
+
+def _last_turn_failed(turns: list[Row], root: str | None) -> bool:
+    """``rollouts.last_turn_failed``: the root agent's last turn (the last it started) ended
+    ``failed``, as ``ls`` reads it from the log's tail (``_log_status``): a turn started since
+    is a run that went on; a sub-agent's failed turn is not the run's (review status49)."""
+    own = [t for t in turns if t["thread_id"] == root and t["started_seq"] is not None]
+    return bool(own) and max(own, key=lambda t: t["started_seq"])["status"] == "failed"
 
 
 def _failure(tables: dict[str, list[Row]], status: str | None) -> str | None:

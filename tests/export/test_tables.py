@@ -24,9 +24,11 @@ from rollout_trace_sdk.view.model import build_view_model
 from rollout_trace_sdk.view.show_format import tool_error_text
 
 from ..conftest import (
+    CONFORMANCE,
     CONFORMANCE_V3,
     ENDED_BADLY,
     codex_turn_texts,
+    needs_conformance,
     needs_conformance_v3,
 )
 from .tables_util import fresh_copy
@@ -552,3 +554,42 @@ def test_a_rollout_that_failed_with_no_failed_turn_says_its_first_bad_calls_text
         call["error_text"] = text
     assert {t["execution"]["status"] for t in state["codex_turns"].values()} == {"completed"}
     assert build_rows(state, source="b")["rollouts"][0]["failure"] == failure
+
+
+@needs_conformance
+@needs_conformance_v3
+def test_last_turn_failed_agrees_with_ls(tmp_path: Path) -> None:
+    """``rollouts.last_turn_failed``: a Codex run whose turn failed ends ``completed``; the
+    rollouts table carried its ``failure`` but nothing a ``WHERE`` on failed runs could take,
+    where ``ls`` says ``complete (failed turn)`` (review status49). It agrees with ``ls
+    --json``'s ``last_turn_failed`` bundle for bundle: a sub-agent's failed turn and an
+    interrupted one are no failed run."""
+    import json
+
+    from tests.test_cli import run
+    from tests.test_log_status import _codex_bundle
+
+    from .test_parquet import _cli, read_tables_rows
+
+    root = tmp_path / "traces"
+    failed = [
+        _codex_bundle(corpus, "inference_fatal_error", root)
+        for corpus in (CONFORMANCE, CONFORMANCE_V3)
+    ]
+    for name in ("multi_agent_v2_child_failure", "app_server_turn_interrupt", "plain_message"):
+        _codex_bundle(CONFORMANCE, name, root)
+    code, out, err = run("ls", root, "--json")
+    assert code == 0, err
+    listed = {
+        Path(row["bundle"]).name: row["last_turn_failed"]
+        for row in map(json.loads, out.splitlines())
+    }
+    code, _, err = _cli("export", str(root), "--to", str(tmp_path / "out"))
+    assert code == 0, err
+    rows = read_tables_rows(tmp_path / "out", "SELECT source, last_turn_failed FROM rollouts")
+    assert {Path(source).name: flag for source, flag in rows} == listed
+    assert {name for name, flag in listed.items() if flag} == {b.name for b in failed}
+    query = (
+        "SELECT count(*) FROM rollouts WHERE status IN ('failed', 'aborted') OR last_turn_failed"
+    )
+    assert read_tables_rows(tmp_path / "out", query) == [(2,)]
