@@ -295,7 +295,9 @@ def record_response(ctx: SpanScope, span: Any) -> None:
         request["tools"] = response.tools
     model = getattr(response, "model", None)
     settle(ctx.unanswered)  # the tools' results were sent (or never will be)
-    call = ctx.turn.inference(request, model=model if isinstance(model, str) else None)
+    call = ctx.turn.inference(
+        request, model=model if isinstance(model, str) else None, started_at=_started(span)
+    )
     error = error_text(span)
     if error:
         call.failed(error)
@@ -335,7 +337,8 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
     if tools:
         request["tools"] = to_plain(list(tools))
     settle(ctx.unanswered)
-    call = ctx.turn.inference(request, model=data.model if isinstance(data.model, str) else None)
+    model = data.model if isinstance(data.model, str) else None
+    call = ctx.turn.inference(request, model=model, started_at=_started(span))
     error = error_text(span)
     if error:
         call.failed(error)
@@ -360,6 +363,14 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
                 }
             )
     ctx.calls[:] = calls
+
+
+def _started(span: Any) -> str | None:
+    """When a model call's span started (ISO-8601): the call's start. Its span is recorded
+    whole at its end, where the SDK has set the request; recorded then, the call took no
+    time (user49: 74 response spans summed 8,992 ms, the recorded calls 16 ms)."""
+    started = getattr(span, "started_at", None)
+    return started if isinstance(started, str) else None
 
 
 def _generated(output: Any, model: str | None) -> list[Any]:

@@ -59,11 +59,18 @@ class Emitter:
         self._thread_id = thread_id
         self._turn_id = turn_id
 
-    def _emit(self, payload: ev.EventPayload, *, in_turn: str | None = None) -> bool:
+    def _emit(
+        self, payload: ev.EventPayload, *, in_turn: str | None = None, wall_ms: int | None = None
+    ) -> bool:
         """Enqueue one event in this handle's envelope (in turn ``in_turn`` of its thread
         instead, when given: a code cell's end written in the turn of the wait that
-        collected it); ``False`` when the writer dropped it."""
+        collected it; at ``wall_ms`` instead of now, when given); ``False`` when the writer
+        dropped it."""
         turn_id = self._turn_id if in_turn is None else in_turn
+        if wall_ms is not None:
+            return self._rt.event(
+                payload, thread_id=self._thread_id, codex_turn_id=turn_id, wall_ms=wall_ms
+            )
         return self._rt.event(payload, thread_id=self._thread_id, codex_turn_id=turn_id)
 
     def _emit_flat(self, cls: type[Any], flat: tuple[Any, ...]) -> bool:
@@ -112,7 +119,13 @@ class Handle(Emitter):
 
     # --- start and end ---------------------------------------------------------------------
 
-    def _start(self, started: ev.EventPayload | None, owner: object | None = None) -> bool:
+    def _start(
+        self,
+        started: ev.EventPayload | None,
+        owner: object | None = None,
+        *,
+        wall_ms: int | None = None,
+    ) -> bool:
         """Record the start event and register the handle as open.
 
         A start that could not be recorded (``started`` is ``None`` because its payload was
@@ -122,6 +135,7 @@ class Handle(Emitter):
         Args:
             started: the start event, or ``None`` when it cannot be recorded.
             owner: the handle whose end must end this one first (see :meth:`_opened`).
+            wall_ms: when it started, if not now (see :meth:`_emit`).
 
         Returns:
             Whether the start was recorded.
@@ -129,7 +143,7 @@ class Handle(Emitter):
         if started is None:
             self._rt.sink.lost_event()  # the start, which could not even be made
             return self._opened(False, owner)
-        return self._opened(self._emit(started), owner)
+        return self._opened(self._emit(started, wall_ms=wall_ms), owner)
 
     def _start_flat(self, cls: type[Any], flat: tuple[Any, ...], owner: object | None) -> bool:
         """:meth:`_start` for a start event given flat (see :meth:`_emit_flat`)."""

@@ -106,9 +106,12 @@ class ThreadInbox(QueueRules):
         thread_id: str | None,
         codex_turn_id: str | None,
         cls: type[Any] | None = None,
+        *,
+        wall_ms: int | None = None,
     ) -> bool:
         """An event recorded from another OS thread, into the inbox (``cls``: the class of
-        an event given flat, see :meth:`event_flat`)."""
+        an event given flat, see :meth:`event_flat`; ``wall_ms``: its wall time, when given
+        instead of now)."""
         if cls is None:
             cls = payload.__class__
         if cls in MUTABLE_PAYLOADS:  # never given flat
@@ -124,7 +127,7 @@ class ThreadInbox(QueueRules):
             if full or not self._admit_from_thread(EVENT_COST, cls in KEPT_EVENTS):
                 self._thread_drops[0] += 1
                 return False
-            wall = time.time_ns() // 1_000_000
+            wall = time.time_ns() // 1_000_000 if wall_ms is None else wall_ms
             if isinstance(payload, tuple):  # given flat: one tuple, as event_flat queues it
                 self._inbox_put((wall, thread_id, codex_turn_id, *payload), EVENT_COST)
             else:

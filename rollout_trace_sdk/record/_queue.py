@@ -159,13 +159,16 @@ class RecordQueue(ProcessShare):
         *,
         thread_id: str | None = None,
         codex_turn_id: str | None = None,
+        wall_ms: int | None = None,
     ) -> bool:
         """Append an event (seq and wall time assigned now); ``False`` if it was dropped.
 
         From another OS thread the event goes through the inbox (its seq is drawn when the
-        loop thread takes it; its wall time is now)."""
+        loop thread takes it; its wall time is now). ``wall_ms`` is a wall time given instead
+        of now (a call recorded after it started: ``Turn.inference(started_at=)``); the seq
+        is drawn now all the same, so lines stay in seq order."""
         if _get_ident() != self._loop_ident:
-            return self._event_from_thread(payload, thread_id, codex_turn_id)
+            return self._event_from_thread(payload, thread_id, codex_turn_id, wall_ms=wall_ms)
         queued = self._queued
         if (
             self._closing
@@ -209,7 +212,7 @@ class RecordQueue(ProcessShare):
         # the clock before the seq, and nothing that can run Python between the seq and the
         # append: an exception a signal handler raises (sys.exit, KeyboardInterrupt) at a call
         # in between left a seq without its line, and both reducers refuse a log with a gap
-        wall = time.time_ns() // 1_000_000
+        wall = time.time_ns() // 1_000_000 if wall_ms is None else wall_ms
         seq = self._seq = self._seq + 1
         self._queue.append((seq, wall, thread_id, codex_turn_id, payload))
         # this bookkeeping is spelled again below, on purpose (see _put_body)

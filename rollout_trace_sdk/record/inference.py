@@ -8,6 +8,7 @@ contradicting itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..model import events as ev
@@ -17,10 +18,13 @@ from ._problems import Problem
 from ._usage import normalize_usage
 from .items import TokenUsage
 from .requests import normalize_output_items
-from .runtime import NullLifecycle, Runtime, error_of, ignore, uuid4, warn
+from .runtime import NullLifecycle, Runtime, error_of, ignore, now_ms, uuid4, warn
 
 if TYPE_CHECKING:
     from .turns import Turn
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MS: Final = timedelta(milliseconds=1)
 
 #: The request header ``call.headers`` sets to the inference call id: send it to the provider
 #: to join its logs to the trace (Codex sends the same header).
@@ -52,6 +56,31 @@ def report_dropped(turn: Turn, who: dict[str, str], what: str, problems: list[Pr
         turn.thread.protocol_event(
             "rollout_trace_input_dropped", {**who, "what": what, "problems": sentences}
         )
+
+
+def started_ms(started_at: object) -> int | None:
+    """``Turn.inference(started_at=)`` as a wall time in Unix milliseconds (``None``: now).
+
+    A time later than now is now: a clock that disagrees (another host's) must not make a
+    call end before it starts. Anything but an aware ``datetime`` or ISO-8601 text with a
+    zone is warned about and taken as now: a naive time could be any zone's, and a wrong
+    value must not fail the agent."""
+    if started_at is None:
+        return None
+    when = started_at
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when)
+        except ValueError:
+            when = None
+    if not isinstance(when, datetime) or when.utcoffset() is None:
+        warn(
+            f"rollout trace: inference started_at {started_at!r} is not an aware datetime "
+            "or ISO-8601 text with a zone; recording the call as started now",
+            kind="inference started_at not a time",
+        )
+        return None
+    return min((when - _EPOCH) // _MS, now_ms())
 
 
 def last_assistant_text(items: Sequence[Any]) -> str | None:
@@ -100,6 +129,7 @@ class InferenceCall(ModelRequest):
         *,
         model: str | None,
         provider_name: str | None,
+        started_at: datetime | str | None = None,
     ) -> None:
         super().__init__(rt, turn.thread.thread_id, turn.turn_id)
         self._turn = turn
@@ -151,7 +181,7 @@ class InferenceCall(ModelRequest):
             )
         # a turn that ends first ends its running calls; a call whose start was lost (the
         # queue full, schema 2) stays the caller's, to count what its answer would record
-        self._lost = not self._start(started, turn)
+        self._lost = not self._start(started, turn, wall_ms=started_ms(started_at))
         #: the request's items as the reducers rebuild them (None: the start is not recorded)
         self._history = (
             None

@@ -67,6 +67,7 @@ class BundleSink(Protocol):
         *,
         thread_id: str | None = None,
         codex_turn_id: str | None = None,
+        wall_ms: int | None = None,
     ) -> bool: ...
 
     def lost_event(self) -> None: ...
@@ -417,6 +418,7 @@ class Runtime:
                 *,
                 thread_id: str | None = None,
                 codex_turn_id: str | None = None,
+                wall_ms: int | None = None,
             ) -> bool:
                 sink.lost_event()
                 return False

@@ -42,6 +42,8 @@ from .runtime import (
 from .tools import ToolCall, _NullToolCall
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .threads import AgentThread
 
 AgentResultStatus = Literal["completed", "errored"]
@@ -194,6 +196,7 @@ class Turn(Handle):
         *,
         model: str | None = None,
         provider_name: str | None = None,
+        started_at: datetime | str | None = None,
     ) -> InferenceCall:
         """Start an inference attempt with the request as sent (Responses-API shape, or just
         its ``input`` list).
@@ -202,6 +205,11 @@ class Turn(Handle):
             request: the request body, its ``input`` list, or an SDK request object.
             model: the model asked; the request's ``model``, else the thread's.
             provider_name: the provider; the thread's when not given.
+            started_at: when the request was sent, for a call recorded after it ran (an
+                aware ``datetime`` or ISO-8601 text, as an Agents SDK span's
+                ``started_at``): ``inference_started`` carries it as its wall time, so the
+                call's duration is the model's latency. Now when not given (a time later
+                than now is now; one that is no time is warned about and now).
 
         Returns:
             The inference call, to end with :meth:`InferenceCall.completed` (or ``failed``
@@ -210,7 +218,9 @@ class Turn(Handle):
         """
         if self._over():
             return _NullInferenceCall.INSTANCE
-        return InferenceCall(self._rt, self, request, model=model, provider_name=provider_name)
+        return InferenceCall(
+            self._rt, self, request, model=model, provider_name=provider_name, started_at=started_at
+        )
 
     @guards_itself
     def tool_call(

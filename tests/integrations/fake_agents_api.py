@@ -19,6 +19,7 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
 * a request on a conversation (``conversation_id=``) follows the script with the
   conversation's items before its input;
 * instructions containing ``fail`` — HTTP 400 (the run fails with the error text);
+* every answer waits :attr:`FakeAgentsAPI.delay` seconds first (a model's latency);
 * instructions containing ``stall`` — held, unanswered, until the server stops; its arrival
   sets :attr:`FakeAgentsAPI.stalled` (a run cancelled, or a guardrail tripping, while the
   request is in flight: the test waits for the request to be in flight, whatever the load).
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -60,12 +62,16 @@ class FakeAgentsAPI(FakeOpenAI):
         #: a ``stall`` request has arrived (and is held)
         self.stalled = threading.Event()
         self._release = threading.Event()
+        #: seconds each request waits before it is answered (the model's latency)
+        self.delay = 0.0
 
     def __exit__(self, *exc_info: object) -> None:
         self._release.set()  # a held request's thread must not outlive the server
         super().__exit__(*exc_info)
 
     def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        if self.delay:
+            time.sleep(self.delay)
         if "fail" in str(body.get("instructions") or ""):
             n = next(self._ids)
             error = {
