@@ -43,10 +43,21 @@ _ENDINGS: Final[dict[Outcome, BaseException | None]] = {
 class TraceRecording:
     """One trace's bundle: the rollout held open in the loop thread, and the span map."""
 
-    def __init__(self, processor: RolloutTraceProcessor, trace: Trace) -> None:
+    def __init__(
+        self, processor: RolloutTraceProcessor, trace: Trace, *, resumed: bool = False
+    ) -> None:
         self.processor = processor
         self.lock = threading.Lock()
         self.ready = threading.Event()
+        #: whether the bundle was asked to open (see ``RolloutTraceProcessor._ready``)
+        self.opened = False
+        #: the root agent's name, given to ``open_rollout`` (the first agent span's)
+        self.nickname: str | None = None
+        #: the spans that started before the bundle opened, in order (no more than are
+        #: open at once: the first span to end opens the bundle)
+        self.before: list[Any] = []
+        #: a run resumed from a ``RunState`` (see ``RolloutTraceProcessor._resumed``)
+        self.resumed = resumed
         self.rollout: Rollout | None = None
         self.done: asyncio.Event | None = None
         self.spans: dict[str, SpanScope] = {}
@@ -83,7 +94,7 @@ class TraceRecording:
         (the ``async with`` protocol spelled out: the run's failure or cancellation is
         handed to the rollout's exit as the exception it would have been)."""
         self.done = asyncio.Event()
-        scope = self.processor._open_rollout()
+        scope = self.processor._open_rollout(nickname=self.nickname)
         try:
             self.rollout = await scope.__aenter__()
             self.ready.set()

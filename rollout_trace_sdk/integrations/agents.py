@@ -3,7 +3,10 @@
 Each Agents SDK *trace* (one ``Runner.run``, or everything inside ``with trace(...)``) becomes
 one bundle. The processor maps the SDK's spans onto the recorder's handles:
 
-* the first agent is the root thread; an agent reached by a handoff is a child thread of the
+* the first agent is the root thread, named by it (its ``nickname``: the bundle opens when
+  the first agent span starts, or when a span before it ends, or at the trace's end,
+  whichever comes first; spans started before are recorded then, as they came); an agent
+  reached by a handoff is a child thread of the
   agent that handed off, spawned by a ``spawn_agent`` tool call (namespace ``handoff``) so
   the reducers draw a spawn edge (a handoff back to an agent that has a thread is a
   ``send_message`` call with an interaction edge); an agent run as a tool is a child thread
@@ -70,7 +73,7 @@ __all__ = ["RolloutTraceProcessor"]
 _STRUCTURE: Final = frozenset({"task", "turn"})
 #: Spans that never have children (model calls): recorded whole when they end.
 _MODEL_CALLS: Final = frozenset({"response", "generation"})
-#: Seconds ``on_trace_start`` waits for the bundle to open before recording nothing.
+#: Seconds the callback that opens a trace's bundle waits for it before recording nothing.
 _OPEN_TIMEOUT: Final = 30.0
 
 
@@ -189,8 +192,11 @@ class RolloutTraceProcessor(TracingProcessor):
 
     def _ended(self, trace_id: str, recording: TraceRecording) -> None:
         """Close the trace's bundle and remember where it went (``finished_bundles``), and
-        the calls its paused runs left waiting (``PausedCalls``, beside the bundle)."""
+        the calls its paused runs left waiting (``PausedCalls``, beside the bundle); a trace
+        whose bundle never opened (no agent span, no span ended) opens it first."""
         with recording.lock:
+            if not recording.opened:
+                self._open(recording, None)
             paused = recording.paused.ended()
         recording.close()
         rollout = recording.rollout
@@ -215,12 +221,38 @@ class RolloutTraceProcessor(TracingProcessor):
         self._start_trace(trace)
 
     def _start_trace(self, trace: Trace, *, resumed: bool = False) -> None:
+        """A trace started: its spans go to a recording whose bundle opens later (``_ready``),
+        when the first agent's name, the root thread's, is known (user49: opened here, the
+        root had no name, and five agents all read ``/root``)."""
         try:
-            recording = TraceRecording(self, trace)
+            self._traces.opened(trace.trace_id, TraceRecording(self, trace, resumed=resumed))
+        except Exception as exc:
+            self._guard(exc)
+
+    def _ready(self, recording: TraceRecording, span: Any, *, started: bool) -> bool:
+        """Under the recording's lock: whether the span starting (``started``) or ending is
+        recorded now. Before the bundle opens, a span that starts and is no agent span is
+        held (``before``); the first agent span opens it with the agent's name for the
+        root thread, and a span that ends first opens it unnamed (what is held is never
+        more than the spans open at once). Once opened, spans are recorded if it opened."""
+        if not recording.opened:
+            if started and span.span_data.type != "agent":
+                recording.before.append(span)
+                return False
+            name = getattr(span.span_data, "name", None) if started else None
+            self._open(recording, str(name) if name else None)
+        return recording.rollout is not None
+
+    def _open(self, recording: TraceRecording, nickname: str | None) -> None:
+        """Under the recording's lock: open the trace's bundle (its root thread named
+        ``nickname``), record the trace, then the spans held until now, as they came."""
+        recording.opened, recording.nickname = True, nickname
+        try:
             recording.future = self.loop().submit(recording.hold())
             if not recording.ready.wait(_OPEN_TIMEOUT) or recording.rollout is None:
+                recording.before = []
                 return
-            self._traces.opened(trace.trace_id, recording)
+            trace = recording.trace
             exported = trace.export() or {}
             recording.rollout.root.protocol_event(
                 "agents_sdk_trace",
@@ -229,11 +261,18 @@ class RolloutTraceProcessor(TracingProcessor):
                     "workflow_name": exported.get("workflow_name", trace.name),
                     "group_id": exported.get("group_id"),
                     "metadata": exported.get("metadata"),
-                    **({"resumed": True} if resumed else {}),
+                    **({"resumed": True} if recording.resumed else {}),
                 },
             )
         except Exception as exc:
             self._guard(exc)
+            return
+        held, recording.before = recording.before, []
+        for span in held:
+            try:
+                self._start(recording, span)
+            except Exception as exc:  # as on_span_start: the rest goes on
+                self._guard(exc)
 
     def on_trace_end(self, trace: Trace) -> None:
         recording = self._traces.ended(trace.trace_id, trace)
@@ -250,7 +289,8 @@ class RolloutTraceProcessor(TracingProcessor):
             return
         try:
             with recording.lock:
-                self._start(recording, span)
+                if self._ready(recording, span, started=True):
+                    self._start(recording, span)
         except Exception as exc:
             self._guard(exc)
 
@@ -261,7 +301,8 @@ class RolloutTraceProcessor(TracingProcessor):
         try:
             recording.room()
             with recording.lock:
-                self._end(recording, span)
+                if self._ready(recording, span, started=False):
+                    self._end(recording, span)
         except Exception as exc:
             self._guard(exc)
         if recording.resumed_by == span.span_id:  # the resumed run's outermost span

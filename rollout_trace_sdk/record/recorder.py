@@ -13,7 +13,6 @@ rollout is the disabled twin: every handle it gives out is a null object.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from .._signals import RECORDING_STOP_SIGNALS
 from ..model import events as ev
 from ..model.state_execution import UNKNOWN_MODEL
 from ._async_lib import WRITER_TASK, current_async_library
+from ._options import seconds, text_or_none, whole
 from ._shard_plan import CaptureLimits
 from ._text import shown
 from ._tool_fast import FastTools
@@ -157,6 +157,7 @@ class _Settings:
     root: str | os.PathLike[str] | None
     enabled: bool
     thread_id: str | None
+    nickname: str | None
     model: str
     provider_name: str
     cwd: str | None
@@ -274,7 +275,11 @@ class RolloutScope:
                 rt.fast_tools = FastTools(rt, writer)
             rt.event(ev.RolloutStarted(trace_id, thread_id))
             root_thread = AgentThread(
-                rt, thread_id=thread_id, agent_path="/root", session_source=settings.session_source
+                rt,
+                thread_id=thread_id,
+                agent_path="/root",
+                nickname=settings.nickname,
+                session_source=settings.session_source,
             )
         except Exception as exc:
             # a bug must not reach the agent, nor leave the writer's task group entered (its
@@ -404,6 +409,7 @@ def open_rollout(
     *,
     enabled: bool = True,
     thread_id: str | None = None,
+    nickname: str | None = None,
     model: str = UNKNOWN_MODEL,
     provider_name: str = "unknown",
     cwd: str | None = None,
@@ -453,6 +459,8 @@ def open_rollout(
         root: the folder bundles are made in.
         enabled: ``False`` records nothing (every handle is a null twin).
         thread_id: the root thread's id.
+        nickname: the root agent's display name (Codex's ``nickname``), which ``show``, the
+            viewer and the exports show for it, as a spawned thread's; none when omitted.
         model: the default model of inference calls.
         provider_name: the default provider of inference calls.
         cwd: the working directory recorded in the session metadata (the process's when
@@ -482,17 +490,19 @@ def open_rollout(
             used; one of 2 where the call sets size caps is warned about and schema 3
             written, as the caps need it.)
         TypeError: ``redact`` is neither a bool nor a ``RedactionConfig``; a size or
-            timeout that is not a number (``"100"``, ``10.5`` for a byte count).
+            timeout that is not a number (``"100"``, ``10.5`` for a byte count); a
+            ``nickname`` that is not text.
     """
     capped = max_payload_bytes is not None or max_bundle_bytes is not None
     schema = _schema(schema_version, capped=capped)
     # Options are checked here, where a wrong one is the caller's to see: found later, in
     # the writer, it could only stop the recording.
-    _whole("max_queued_bytes", max_queued_bytes)
-    _whole("max_payload_bytes", max_payload_bytes, optional=True)
-    _whole("max_bundle_bytes", max_bundle_bytes, optional=True)
-    _seconds("close_timeout", close_timeout)
-    _seconds("write_timeout", write_timeout)
+    whole("max_queued_bytes", max_queued_bytes)
+    whole("max_payload_bytes", max_payload_bytes, optional=True)
+    whole("max_bundle_bytes", max_bundle_bytes, optional=True)
+    seconds("close_timeout", close_timeout)
+    seconds("write_timeout", write_timeout)
+    text_or_none("nickname", nickname)
     if not write_timeout > 0:
         raise ValueError(f"write_timeout must be more than 0 s, not {write_timeout!r}")
     if overflow not in ("wait", "drop"):
@@ -506,6 +516,7 @@ def open_rollout(
         root=root,
         enabled=enabled,
         thread_id=thread_id,
+        nickname=nickname,
         model=model,
         provider_name=provider_name,
         cwd=cwd,
@@ -522,23 +533,6 @@ def open_rollout(
         redaction=_redaction(redact),
     )
     return RolloutScope(settings)
-
-
-def _whole(name: str, value: object, *, optional: bool = False) -> None:
-    """A byte count must be an ``int`` (``None`` too when ``optional``)."""
-    if value is None and optional:
-        return
-    if not isinstance(value, int) or isinstance(value, bool):
-        wanted = "an int or None" if optional else "an int"
-        raise TypeError(f"{name} must be {wanted}, not {value!r}")
-
-
-def _seconds(name: str, value: object) -> None:
-    """A duration must be a finite, non-negative number of seconds."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be finite and not negative, not {value!r}")
 
 
 def _redaction(redact: bool | RedactionConfig) -> RedactionConfig | None:

@@ -260,11 +260,15 @@ def test_two_traces_open_under_one_id_each_close_their_own_bundle(
     of them open at once when two requests overlap. The second's start replaced the first's
     recording, which was never closed (listed as still recording after ``shutdown``; found by
     review34): each trace now closes its own bundle at its own end, and the id's spans go to
-    the latest trace of it still open."""
+    the latest trace of it still open. (A trace's bundle opens at its first agent span or
+    first span's end: ``opens the first``.)"""
     register(processors, tmp_path)
     processor = processors[0]
     first = trace("first", trace_id="trace_shared")
     first.start(mark_as_current=True)
+    assert processor.bundles() == []
+    with custom_span("opens the first", {"n": 0}):
+        pass
     [first_bundle] = processor.bundles()
     second = trace("second", trace_id="trace_shared")
     second.start(mark_as_current=True)
@@ -286,8 +290,9 @@ def test_two_traces_open_under_one_id_each_close_their_own_bundle(
     for bundle in bundles:
         observed = [e["payload"] for e in of_type(bundle, "protocol_event_observed")]
         customs = [p for p in observed if p["event_type"] == "agents_sdk_custom"]
-        [custom] = [payload(bundle, p["event_payload"])["name"] for p in customs]
-        assert custom == ("to the first" if bundle == first_bundle else "to the second")
+        names = [payload(bundle, p["event_payload"])["name"] for p in customs]
+        first_names = ["opens the first", "to the first"]
+        assert names == (first_names if bundle == first_bundle else ["to the second"])
         reduce_both(bundle)
 
 
