@@ -15,6 +15,7 @@ from ..model import events as ev
 from ._handle import ModelRequest
 from ._item_store import RequestRefs
 from ._problems import Problem
+from ._text import shown
 from ._usage import normalize_usage
 from .items import TokenUsage
 from .requests import normalize_output_items
@@ -67,20 +68,18 @@ def started_ms(started_at: object) -> int | None:
     value must not fail the agent."""
     if started_at is None:
         return None
-    when = started_at
-    if isinstance(when, str):
-        try:
-            when = datetime.fromisoformat(when)
-        except ValueError:
-            when = None
-    if not isinstance(when, datetime) or when.utcoffset() is None:
-        warn(
-            f"rollout trace: inference started_at {started_at!r} is not an aware datetime "
-            "or ISO-8601 text with a zone; recording the call as started now",
-            kind="inference started_at not a time",
-        )
-        return None
-    return min((when - _EPOCH) // _MS, now_ms())
+    try:  # the agent's value: its own tzinfo may raise, and that must not fail the agent
+        when = datetime.fromisoformat(started_at) if isinstance(started_at, str) else started_at
+        if isinstance(when, datetime) and when.utcoffset() is not None:
+            return min((when - _EPOCH) // _MS, now_ms())
+    except Exception:  # warned about below, as any value that is no time
+        pass
+    warn(
+        f"rollout trace: inference started_at {shown(started_at)} is not an aware datetime "
+        "or ISO-8601 text with a zone; recording the call as started now",
+        kind="inference started_at not a time",
+    )
+    return None
 
 
 def last_assistant_text(items: Sequence[Any]) -> str | None:

@@ -6,7 +6,7 @@ reduced call's duration is the model's latency (user49: 74 SDK response spans su
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +68,26 @@ async def test_a_start_in_the_future_is_now(tmp_path: Path) -> None:
     assert execution["started_at_unix_ms"] <= execution["ended_at_unix_ms"]
 
 
-@pytest.mark.parametrize("started_at", ["yesterday", 12.5, datetime(2026, 1, 1)])
+class _Broken(tzinfo):
+    """A zone whose offset raises (the agent's own tzinfo)."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        raise RuntimeError("no offset")
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        raise RuntimeError("no offset")
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "broken"
+
+
+@pytest.mark.parametrize(
+    "started_at",
+    ["yesterday", 12.5, datetime(2026, 1, 1), datetime(2026, 1, 1, tzinfo=_Broken())],
+)
 async def test_a_start_that_is_no_time_is_now(tmp_path: Path, started_at: object) -> None:
-    """Text that is no ISO-8601 time, a number, a naive datetime (no zone: which?): the call
+    """Text that is no ISO-8601 time, a number, a naive datetime (no zone: which?), a zone
+    that raises: the call
     is recorded as started now, as without one, never refused (the agent goes on)."""
     before = _ms(datetime.now(UTC))
     with pytest.warns(RecorderWarning, match="started_at"):
