@@ -164,7 +164,8 @@ class RolloutTraceProcessor(TracingProcessor):
 
     def bundles(self) -> list[Path]:
         """Bundles of the traces still open (for tests and tools); a trace that ended is in
-        :meth:`finished_bundles`.
+        :meth:`finished_bundles`. A trace's bundle opens at its first agent span (or a
+        span's end before it): a trace with neither yet has none here.
 
         Returns:
             The bundle folders of the SDK traces being recorded now.

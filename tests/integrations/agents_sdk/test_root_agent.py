@@ -9,6 +9,7 @@ started before it (a custom span around the run) is recorded as before."""
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ pytest.importorskip("agents")
 from agents import Runner
 from agents.tracing import custom_span, trace
 
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.export.otlp import otlp_trace
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 
 from ...codex_oracle import reduced_by_both
@@ -46,6 +49,12 @@ def test_the_first_agent_names_the_root_thread(
     # nothing else moved: the trace's own event is still the root thread's first
     observed = [e["payload"]["event_type"] for e in of_type(bundle, "protocol_event_observed")]
     assert observed[:2] == ["session_configured", "agents_sdk_trace"]
+    # what the readers print for it: the agent's name
+    out = io.StringIO()
+    assert main(["show", str(bundle)], out=out, err=io.StringIO()) == 0
+    assert "━━ /root (Triage)" in out.getvalue()
+    agents = {s.name for s in otlp_trace(reduced_by_both(bundle)).spans}
+    assert {"invoke_agent Triage", "invoke_agent Writer"} <= agents
 
 
 @pytest.mark.parametrize("schema", [2, 3])
