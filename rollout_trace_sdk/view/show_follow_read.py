@@ -4,9 +4,13 @@ lines written since the last one.
 
 Each reading gives what ``load_state(bundle, lenient=True, skipped=notes)`` gives, notes
 included: the replay is finalised as a whole reduction of the lines read so far would be,
-then serialised and annotated as ``load_state`` does. The costs left grow with the state
-(its bytes, their parsing, the transcript), no more with the log's replay. A reading is
-whole, as before, when the kept replay cannot answer for it:
+its trace taken as plain values (``RolloutTrace.to_json``: what parsing its ``state.json``
+bytes gives, without writing nor parsing them) and annotated as ``load_state`` does. Those
+values share the trace's lists of plain values (ids, a payload's JSON): a reading is read,
+not changed below its records (the annotations add keys to records, which are the
+reading's own), and the next :meth:`Readings.read` may change them. The costs left grow
+with the state (its plain values, the transcript), no more with the log's replay. A reading
+is whole, as before, when the kept replay cannot answer for it:
 
 - a line cites a payload the recorder has not stored yet (the replay waits for it at the
   next reading; a whole reading passes over it with a note, held back as ``live.py`` says);
@@ -23,9 +27,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from ..model.state import state_bytes
 from ..reduce.errors import ReduceError
 from ..reduce.incremental import LogRewritten, Replay
 from ..reduce.liveness import log_is_live
@@ -52,7 +53,8 @@ class Readings:
 
     def read(self, skipped: list[str], *, last: bool = False) -> Any:
         """The bundle's state now, as ``load_state`` gives it leniently, its notes appended
-        to ``skipped``.
+        to ``skipped``: to read until the next call, not to change below its records (it
+        shares lists with the kept replay).
 
         Args:
             skipped: receives the reading's notes.
@@ -73,7 +75,9 @@ class Readings:
             with replay.finalised() as (trace, notes):
                 if trace.recording_complete and replay.unread:
                     return self._whole(skipped)
-                raw = state_bytes(trace)
+                # the state's plain values straight from the trace, no JSON between:
+                # what parsing ``state_bytes(trace)`` gives, at half the cost
+                state = trace.to_json()
         except (LogRewritten, OSError):  # OSError: a read the whole reading words as Codex does
             self.close()
             return self._whole(skipped)
@@ -81,8 +85,6 @@ class Readings:
             self._refused = self._replay is not None
             self.close()
             return self._whole(skipped)
-        state = orjson.loads(raw)
-        del raw
         skipped.extend(notes)
         self.fed += 1
         return bundle_state(state, self.bundle, live)
