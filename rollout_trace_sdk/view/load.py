@@ -82,10 +82,16 @@ def load_state(
     return state
 
 
-def bundle_state(state: Any, bundle: Path, live: bool | None) -> Any:
+def bundle_state(
+    state: Any,
+    bundle: Path,
+    live: bool | None,
+    known: dict[tuple[str, bytes], str] | None = None,
+) -> Any:
     """``bundle``'s reduced state, parsed from ``state_bytes``, as the viewer reads it:
     marked live when ``live`` (:func:`mark_live`, asked before the reduction), with the
-    error texts, guardrails and cut checkpoints read from the bundle put back."""
+    error texts, guardrails and cut checkpoints read from the bundle put back (``known``:
+    the tool results' texts read before, ``payloads.tool_result_texts``)."""
     from .checkpoints import annotate_cut_checkpoints
     from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
@@ -93,7 +99,7 @@ def bundle_state(state: Any, bundle: Path, live: bool | None) -> Any:
 
     mark_live(state, live)
     annotate_logged_errors(state, bundle)
-    annotate_tool_errors(state, bundle)
+    annotate_tool_errors(state, bundle, known)
     annotate_guardrails(state, bundle)
     annotate_cut_checkpoints(state, bundle)
     return state

@@ -202,7 +202,12 @@ def failed_tool_errors(
 
 
 def tool_result_texts(
-    bundle: Path, state: Mapping[str, Any], *, most: int = MOST_TEXTS, failed_only: bool = False
+    bundle: Path,
+    state: Mapping[str, Any],
+    *,
+    most: int = MOST_TEXTS,
+    failed_only: bool = False,
+    known: dict[tuple[str, bytes], str] | None = None,
 ) -> dict[str, str]:
     """What tool calls answered, by tool call id, read from their raw result payloads: for a
     failed call its error (see :func:`failed_tool_errors`), for any other ended call whose
@@ -214,6 +219,10 @@ def tool_result_texts(
         state: its reduced state (only payloads it names are read, confined to the bundle).
         most: read at most this many payloads (the first such tools in the state's order).
         failed_only: the failed calls only.
+        known: texts read by an earlier call on the same bundle, by payload id and reference
+            (a stored payload never changes): given again, not read again; left holding the
+            texts of this call (``show --follow`` keeps them between its readings, which read
+            the same results each time: review follow49).
 
     Returns:
         The texts found, each cut as the view model cuts it (at most ``most`` texts of at
@@ -238,25 +247,37 @@ def tool_result_texts(
         if failed or not (failed_only or _has_output(tool, own_item_ids, items)):
             wanted.append(tool)
     texts: dict[str, str] = {}
-    if not wanted:
-        return texts
-    try:
-        reader = PayloadReader(bundle)
-    except ReduceError:
-        return texts
+    kept: dict[tuple[str, bytes], str] = {}
+    refs = state.get("raw_payloads") if known is not None else None
+    reader: PayloadReader | None = None
     try:
         for tool in wanted[:most]:
-            try:
-                body = loads_value(
-                    reader.read_checked(reader.ref_of(state, tool["raw_result_payload_id"]))
-                )
-            except (PayloadRefused, orjson.JSONDecodeError):
-                continue
-            text = reader.result_text(body, tool["raw_result_payload_id"])
+            payload_id = tool["raw_result_payload_id"]
+            ref = refs.get(payload_id) if isinstance(refs, Mapping) else None
+            key = (payload_id, orjson.dumps(ref)) if isinstance(ref, Mapping) else None
+            text = known.get(key) if known is not None and key is not None else None
+            if text is None:
+                if reader is None:  # opened once something is to be read
+                    try:
+                        reader = PayloadReader(bundle)
+                    except ReduceError:  # no text at all, as when nothing was known
+                        return {}
+                try:
+                    body = loads_value(reader.read_checked(reader.ref_of(state, payload_id)))
+                except (PayloadRefused, orjson.JSONDecodeError):
+                    continue
+                text = reader.result_text(body, payload_id)
+                text = cut(text) if text else None
             if text:
-                texts[tool["tool_call_id"]] = cut(text)
+                texts[tool["tool_call_id"]] = text
+                if key is not None:
+                    kept[key] = text
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
+        if known is not None:
+            known.clear()
+            known.update(kept)
     return texts
 
 
@@ -269,11 +290,16 @@ def _has_output(tool: Mapping[str, Any], own_item_ids: Any, items: Any) -> bool:
     return bool(own_item_ids(tool, "model_visible_output_item_ids", items))
 
 
-def annotate_tool_errors(state: dict[str, Any], bundle: Path | None) -> None:
+def annotate_tool_errors(
+    state: dict[str, Any],
+    bundle: Path | None,
+    known: dict[tuple[str, bytes], str] | None = None,
+) -> None:
     """Give each failed tool call of ``state`` its ``error_text``, and each other ended call
     whose output no request carried its ``result_text``, from its raw result payload
     (:func:`tool_result_texts`), as ``turn_errors.annotate_logged_errors`` does for inference
-    calls from the log: keys Codex's state does not have, read by the view model."""
+    calls from the log: keys Codex's state does not have, read by the view model (``known``:
+    as :func:`tool_result_texts` keeps it)."""
     if bundle is None:
         return
     from .summary import FAILED
@@ -281,7 +307,7 @@ def annotate_tool_errors(state: dict[str, Any], bundle: Path | None) -> None:
     tools = state.get("tool_calls")
     if not isinstance(tools, dict):
         return
-    for tool_id, text in tool_result_texts(bundle, state).items():
+    for tool_id, text in tool_result_texts(bundle, state, known=known).items():
         tool = tools.get(tool_id)
         if isinstance(tool, dict):
             failed = isinstance(tool.get("execution"), dict) and (

@@ -124,3 +124,36 @@ def test_a_nested_exec_calls_result_is_the_output_its_value_holds() -> None:
     assert tool_result_texts(bundle, state, most=2) == expected
     (first,) = tool_result_texts(bundle, state, most=1).items()
     assert first in expected.items()
+
+
+@pytest.mark.skipif(not conformance_bundles(CONFORMANCE), reason="no schema-2 corpus")
+def test_texts_known_from_an_earlier_call_are_not_read_again(tmp_path: Path) -> None:
+    """``known`` (what ``show --follow`` keeps between its readings) gives the texts an earlier
+    call read, by payload id and reference, without reading their payloads again: each
+    reading of a 14.7 MB bundle read its 1,000 results anew (review follow49). A reference
+    that changed is read again; what the call did not give is dropped from ``known``."""
+    (source,) = sorted((CONFORMANCE / "code_mode_nested_tool").glob("trace-*"))
+    bundle = tmp_path / "bundle"
+    shutil.copytree(source, bundle)
+    state = load_state(bundle)
+    expected = tool_result_texts(bundle, state)
+    assert len(expected) == 2
+    known: dict[tuple[str, bytes], str] = {}
+    assert tool_result_texts(bundle, state, known=known) == expected
+    assert sorted(known.values()) == sorted(expected.values())
+    refs = {
+        tool["tool_call_id"]: state["raw_payloads"][tool["raw_result_payload_id"]]
+        for tool in state["tool_calls"].values()
+        if tool["tool_call_id"] in expected
+    }
+    for ref in refs.values():
+        (bundle / ref["path"]).unlink()  # what is known is not read: gone, its text still given
+    assert tool_result_texts(bundle, state) == {}
+    assert tool_result_texts(bundle, state, known=dict(known)) == expected
+    # a reference that changed is read again (here: nothing there to read), and forgotten
+    moved = min(refs)
+    refs[moved]["path"] += ".elsewhere"
+    assert tool_result_texts(bundle, state, known=known) == {
+        k: v for k, v in expected.items() if k != moved
+    }
+    assert len(known) == 1
