@@ -24,8 +24,9 @@ open for writing while its session runs: followed while a process does so
 (``liveness.log_is_held_open``, Linux), it ends after that much quiet once none does.
 
 A reading replays only the lines written since the last one, on a replay kept between
-readings (``show_follow_read.Readings``, ``reduce/incremental.py``); the state it gives, its
-parsing and the transcript still grow with the rollout. After a reading that took ``R``
+readings (``show_follow_read.Readings``, ``reduce/incremental.py``), with the cycle collector
+paused (:func:`collector_paused`); the state's plain values, its view model and the
+transcript still grow with the rollout. After a reading that took ``R``
 seconds the follower rests ``R`` at least (:data:`PACE`), so a big bundle recorded fast costs
 it at most about half a core, and prints later rather than more often (docs/viewing.md has
 the figures).
@@ -57,7 +58,7 @@ POLL_S: Final = 0.25
 #: follower says its recorder is gone and stops.
 QUIET_S: Final = 2.0
 #: The rest after a reading, as a multiple of the time it took: bounds the follower's share
-#: of a core on a big bundle (each reading serialises and walks all of its state).
+#: of a core on a big bundle (each reading builds and walks all of its state).
 PACE: Final = 1.0
 
 #: The recording statuses that end the following (``recording`` and ``unclosed`` do not).
