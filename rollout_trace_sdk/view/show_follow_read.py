@@ -97,7 +97,9 @@ class Readings:
         return load_state(self.bundle, lenient=True, skipped=skipped)
 
     def close(self) -> None:
-        """Let the kept replay go (its bundle's descriptors and the state it holds)."""
+        """Let the kept replay go (its bundle's descriptors and the state it holds), and the
+        tool results' texts read (a bundle rewritten may name other payloads by the same ids)."""
+        self._texts.clear()
         if self._replay is not None:
             self._replay.close()
             self._replay = None

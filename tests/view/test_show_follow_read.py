@@ -149,6 +149,34 @@ def test_the_last_reading_and_a_rewritten_log_are_whole(tmp_path: Path) -> None:
     readings.close()
 
 
+@pytest.mark.skipif(not conformance_bundles(CONFORMANCE), reason="no schema-2 corpus")
+def test_a_rewritten_bundle_gives_its_own_tool_results(tmp_path: Path) -> None:
+    """The tool results' texts a reading kept (not read again at the next one) are let go
+    with the replay when the bundle is rewritten: a recording written anew at the same path
+    names other results by the same payload ids (review follow49)."""
+    (source,) = sorted((CONFORMANCE / "code_mode_nested_tool").glob("trace-*"))
+    bundle = tmp_path / "bundle"
+    shutil.copytree(source, bundle)
+    readings = Readings(bundle)
+    before = readings.read([])
+    assert before == load_state(bundle, lenient=True, skipped=[]) and readings.fed == 1
+    texts = {t["tool_call_id"]: t.get("result_text") for t in before["tool_calls"].values()}
+    texts = {k: v for k, v in texts.items() if v}
+    assert texts  # the calls with no output item of their own: their results' texts
+    for path in (bundle / "payloads").iterdir():
+        path.write_bytes(path.read_bytes().replace(b"-code-mode", b"-CODE-MODE"))
+    log = bundle / "trace.jsonl"
+    data = log.read_bytes()
+    log.write_bytes(data[: len(data) // 2])  # rewritten: a whole reading, then a new replay
+    readings.read([])
+    log.write_bytes(data)
+    after = readings.read([])
+    assert (readings.fed, readings.whole) == (2, 1)
+    assert after == load_state(bundle, lenient=True, skipped=[])
+    assert after != before
+    readings.close()
+
+
 def test_a_refused_bundle_is_refused_as_a_whole_reading_refuses_it(tmp_path: Path) -> None:
     """A line the reducer refuses (a seq out of order): the same error as ``load_state``,
     and every later reading is whole."""
