@@ -36,6 +36,7 @@ import attrs
 from ..reduce.liveness import log_is_live
 from ..view.capture import recording_status
 from ..view.error_texts import put_error_texts
+from ..view.guardrails import annotate_guardrails
 from ..view.reports import recorder_reports
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
@@ -243,6 +244,7 @@ def _write_tables(
     reports: list[str] = []
     if not source.state_file:  # a state file's were put in as it was read (view.load)
         put_error_texts(root, state)
+        annotate_guardrails(state, root)  # the guardrails table's rows
         reports = recorder_reports(root)
     tables = build_rows(
         state, source=source.url, lenient=error is not None, notes=notes, reports=reports

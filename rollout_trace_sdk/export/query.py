@@ -81,6 +81,16 @@ WHERE t.parent_thread_id IS NOT NULL
       AND e.source_thread_id = t.thread_id)
 ORDER BY t.source, t.agent_path""",
     ),
+    "tripped-guardrails": (
+        "runs where an Agents SDK guardrail tripped: the agent, the guardrail, its error",
+        """SELECT g.source, g.trace_id, r.status, t.agent_path, g.name AS guardrail,
+       g.error_text, g.ended_at
+FROM guardrails g
+JOIN rollouts r USING (source, trace_id)
+LEFT JOIN threads t USING (source, trace_id, thread_id)
+WHERE g.triggered
+ORDER BY g.source, g.trace_id, g.seq""",
+    ),
     "failed-tool-call-requests": (
         "what the model was sent when it asked for each failed tool call: the items of that "
         "request, in order",

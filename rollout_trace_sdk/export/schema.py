@@ -17,8 +17,8 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped). 9: the id lists of inference calls and compactions; 11:
-#: ``rollouts.last_turn_failed``.
-TABLES_VERSION: Final = 11
+#: ``rollouts.last_turn_failed``; 12: ``guardrails`` and its counts in ``rollouts``.
+TABLES_VERSION: Final = 12
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -74,6 +74,8 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("compactions", _I, "rows in compactions"),
         ("compaction_requests", _I, "rows in compaction_requests"),
         ("interaction_edges", _I, "rows in interaction_edges"),
+        ("guardrails", _I, "rows in guardrails"),
+        ("guardrails_tripped", _I, "rows in guardrails whose tripwire triggered"),
         ("raw_payloads", _I, "rows in raw_payloads"),
         *(
             (name, _I, f"sum of inference_calls.{name} (null if no call has it)")
@@ -310,6 +312,17 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("ended_at", _T, "end"),
         ("carried_item_ids", _L, "items the edge delivered"),
         ("carried_raw_payload_ids", _L, "payloads that carried it"),
+    ),
+    "guardrails": (
+        *_KEYS,
+        ("seq", _I, "event sequence number of its protocol event (the row's id in the bundle)"),
+        ("span_id", _S, "the Agents SDK guardrail span's id"),
+        ("thread_id", _S, "the agent's thread"),
+        ("codex_turn_id", _S, "the agent's turn it ran in"),
+        ("name", _S, "the guardrail's name"),
+        ("triggered", _B, "its tripwire triggered (the turn failed, its error_text naming it)"),
+        ("error_text", _S, "the guardrail span's error (a tripped one: Guardrail tripwire ...)"),
+        ("ended_at", _T, "when it ended (its protocol event's time)"),
     ),
     "raw_payloads": (
         *_KEYS,

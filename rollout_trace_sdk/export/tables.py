@@ -1,4 +1,4 @@
-"""One reduced state → the rows of the twelve analytics tables (schemas: ``schema.py``).
+"""One reduced state → the rows of the thirteen analytics tables (schemas: ``schema.py``).
 
 The reduced state is a graph keyed by ids that are unique only inside one bundle, so every row
 carries the bundle's ``trace_id`` and ``rollout_id``. Nested state (execution windows, token
@@ -21,6 +21,7 @@ from ..view.error_texts import logged_error, tool_error
 from ..view.item_text import add_delivered, delivers, first_line
 from ..view.reports import is_loss_report
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
+from .tables_guardrails import guardrail_rows
 
 _Obj = Mapping[str, Any]
 
@@ -81,6 +82,7 @@ def build_rows(
         "interaction_edges": [
             _edge(keys, e, items, tools) for e in _map(state, "interaction_edges").values()
         ],
+        "guardrails": guardrail_rows(keys, _map(state, "codex_turns")),
         "raw_payloads": [_payload(keys, r, payload_text) for r in payloads.values()],
     }
     out["rollouts"] = [_rollout(keys, state, out, lenient, notes or [], reports or [])]
@@ -204,6 +206,7 @@ def _rollout(
         "recording_status": recording,
         "root_thread_id": _str(state.get("root_thread_id")),
         **{name: len(rows) for name, rows in tables.items()},
+        "guardrails_tripped": sum(row["triggered"] for row in tables["guardrails"]),
         "lenient": lenient,
         "lenient_notes": list(notes),
         "failure": _failure(tables, _str(state.get("status"))),

@@ -32,8 +32,9 @@ from .turn_errors import protocol_body
 _MARKER: Final = b'"agents_sdk_guardrail"'
 
 
-def _events(bundle: Path) -> Iterator[tuple[int | None, Any]]:
-    """(wall time, payload ref) of each ``agents_sdk_guardrail`` protocol event, in order."""
+def _events(bundle: Path) -> Iterator[tuple[int | None, int | None, Any]]:
+    """(wall time, seq, payload ref) of each ``agents_sdk_guardrail`` protocol event, in
+    order."""
     with BundleFiles(bundle) as files:
         for line in files.iter_lines(EVENT_LOG, what="trace event log"):
             if _MARKER not in line:
@@ -48,14 +49,20 @@ def _events(bundle: Path) -> Iterator[tuple[int | None, Any]]:
                 and payload.get("type") == "protocol_event_observed"
                 and payload.get("event_type") == "agents_sdk_guardrail"
             ):
-                wall = event.get("wall_time_unix_ms")
-                yield wall if isinstance(wall, int) else None, payload.get("event_payload")
+                wall, seq = event.get("wall_time_unix_ms"), event.get("seq")
+                yield _int(wall), _int(seq), payload.get("event_payload")
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
     """Give each turn of ``state`` that ran guardrails its ``guardrails``: ``{"name",
-    "triggered", "at_unix_ms"}`` in the order they ended (a key Codex's state does not have,
-    read by the view model). A log or payload that cannot be read gives none."""
+    "triggered", "at_unix_ms", "seq", "error", "span_id"}`` in the order they ended (a key
+    Codex's state does not have, read by the view model and the exports: the ``guardrails``
+    table, the OTLP spans, the Perfetto marks). A log or payload that cannot be read gives
+    none."""
     turns = state.get("codex_turns")
     if bundle is None or not isinstance(turns, dict):
         return
@@ -63,7 +70,7 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
 
     reader: PayloadReader | None = None
     try:
-        for wall, ref in _events(bundle):
+        for wall, seq, ref in _events(bundle):
             if reader is None:  # opened at the first guardrail: most bundles have none
                 reader = PayloadReader(bundle)
             body = protocol_body(reader, ref)
@@ -74,7 +81,7 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
                 if not isinstance(shown, list):  # a state file's own value: ours replaces it
                     shown = turn["guardrails"] = []
                 if len(shown) < MOST_TEXTS:
-                    shown.append(_guardrail(body, wall))
+                    shown.append(_guardrail(body, wall, seq))
     except ReduceError:  # the log (BundleFileError) or the payloads: what was read stays
         return
     finally:
@@ -82,10 +89,16 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
             reader.close()
 
 
-def _guardrail(body: Mapping[str, Any], wall: int | None) -> dict[str, Any]:
-    name = body.get("name")
+def _guardrail(body: Mapping[str, Any], wall: int | None, seq: int | None) -> dict[str, Any]:
+    """One guardrail as the readers take it: the event's line gives when (the guardrail
+    span's end: the event is written then) and its place in the log; the body, the agent's
+    JSON, the rest (a mistyped field reads as absent)."""
+    name, error, span_id = body.get("name"), body.get("error"), body.get("span_id")
     return {
         "name": name if isinstance(name, str) else "guardrail",
         "triggered": body.get("triggered") is True,
         "at_unix_ms": wall,
+        "seq": seq,
+        "error": error if isinstance(error, str) else None,
+        "span_id": span_id if isinstance(span_id, str) else None,
     }

@@ -72,14 +72,18 @@ def loose_and_packed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, Path]:
     """The episodes, the demo (sub-agents, a compaction, terminal operations), its state with
-    the helper's result edge removed (a silent sub-agent), the failing rollouts and the
-    capture-limited ones, exported with one part per bundle and table (``pack=False``) and
-    packed: every ready-made query has something to answer."""
+    the helper's result edge removed (a silent sub-agent) and an Agents SDK guardrail that
+    tripped in a turn (as ``view.guardrails`` reads it from a bundle; a lone state file keeps
+    its own), the failing rollouts and the capture-limited ones, exported with one part per
+    bundle and table (``pack=False``) and packed: every ready-made query has something to
+    answer."""
     root = tmp_path_factory.mktemp("packs")
     silent = orjson.loads(orjson.dumps(demo_state))
     silent["interaction_edges"] = {
         k: e for k, e in silent["interaction_edges"].items() if e["kind"] != "agent_result"
     }
+    turn = next(iter(silent["codex_turns"].values()))
+    turn["guardrails"] = [{"name": "rude", "triggered": True, "at_unix_ms": 1, "seq": 9}]
     (root / "silent.json").write_bytes(orjson.dumps(silent))
     sources = [str(episodes), str(demo_bundle), str(root / "silent.json")]
     sources += [str(p) for p in (*why_bundles.values(), *capped_bundles.values())]
