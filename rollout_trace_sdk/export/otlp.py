@@ -11,6 +11,8 @@ registry, built on semantic conventions v1.41.1; status "Development"), so tools
 - each inference call, and each remote compaction request, is a ``chat {model}`` span (kind
   CLIENT) with model, response id and token usage;
 - each tool call is an ``execute_tool {tool}`` span;
+- each Agents SDK guardrail a turn ran (its protocol event, put on the turn by
+  ``view.guardrails``) is a ``guardrail {name}`` span under that turn, ERROR when it tripped;
 - each interaction edge (spawn, message, result...) is a span link from the span it reaches to
   the span it came from.
 
@@ -54,6 +56,7 @@ from .otlp_names import (
     ERROR_TYPE,
     INPUT_MESSAGES,
     INPUT_TOKENS,
+    OPENINFERENCE_KIND,
     OPERATION,
     OURS,
     OUTPUT_MESSAGES,
@@ -268,6 +271,8 @@ class _Mapper:
             spans.append(self.thread(key, thread))
         for key, turn in _sorted(self.turns):
             spans.append(self.turn(key, turn))
+        for key, turn in _sorted(self.turns):
+            spans.extend(self.guardrails(key, turn))
         for key, call in _sorted(self.calls):
             spans.append(self.chat(key, call))
         for key, request in _sorted(self.compactions):
@@ -379,6 +384,49 @@ class _Mapper:
         return self.node_span(
             ("turn", turn_id, turn), parent, "turn", attributes, text=_error_text(turn)
         )
+
+    def guardrails(self, turn_id: str, turn: _Obj) -> Iterable[OtlpSpan]:
+        """A ``guardrail {name}`` span for each guardrail the turn ran, under it: spans rather
+        than span events, since Phoenix draws a span in the trace's tree (typed GUARDRAIL, red
+        when ERROR) but lists a span's events only in its detail, where a tripwire that
+        stopped the run would be one click away from sight. The event is written when the
+        guardrail's span ends and records no start: the span is an instant at that time (its
+        turn's start with none)."""
+        guardrails = turn.get("guardrails")
+        if not isinstance(guardrails, list):
+            return
+        parent = self.tree.owner(turn.get("thread_id"), turn_id)
+        for n, g in enumerate(guardrails):
+            if not isinstance(g, Mapping):
+                continue
+            name = str(g.get("name"))
+            triggered = g.get("triggered") is True
+            attributes: dict[str, AttrValue] = {
+                OPENINFERENCE_KIND: "GUARDRAIL",
+                f"{OURS}.guardrail.name": name,
+                f"{OURS}.guardrail.triggered": triggered,
+                f"{OURS}.turn_id": turn_id,
+            }
+            if isinstance(g.get("span_id"), str):
+                attributes[f"{OURS}.guardrail.span_id"] = g["span_id"]
+            error = None
+            if triggered:
+                attributes[ERROR_TYPE] = "guardrail_tripped"
+                text = g.get("error")
+                error = cut(text) if isinstance(text, str) and text else f"{name} tripped"
+            at = _ms(g.get("at_unix_ms"))
+            if at is None:
+                at = _ms(_execution(turn).get("started_at_unix_ms")) or self.start
+            yield OtlpSpan(
+                span_id=self.span_id("guardrail", f"{turn_id}/{n}"),
+                parent_id=parent,
+                name=f"guardrail {name}",
+                kind="internal",
+                start_ns=at * 1_000_000,
+                end_ns=at * 1_000_000,
+                attributes=attributes,
+                error=error,
+            )
 
     def chat(self, call_id: str, call: _Obj) -> OtlpSpan:
         attributes = _chat_attributes(call)

@@ -30,6 +30,9 @@ TOOL_TYPE: Final = "gen_ai.tool.type"
 TOOL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 TOOL_RESULT: Final = "gen_ai.tool.call.result"
 ERROR_TYPE: Final = "error.type"
+#: OpenInference's span kind (Arize Phoenix's): the GenAI conventions have no operation for a
+#: guardrail, and Phoenix derives no kind for a span without one; ``GUARDRAIL`` is its own.
+OPENINFERENCE_KIND: Final = "openinference.span.kind"
 #: Our own namespace for what the conventions have no name for.
 OURS: Final = "rollout_trace"
 

@@ -81,7 +81,7 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
                 if not isinstance(shown, list):  # a state file's own value: ours replaces it
                     shown = turn["guardrails"] = []
                 if len(shown) < MOST_TEXTS:
-                    shown.append(_guardrail(body, wall, seq))
+                    shown.append(_guardrail(body, wall, seq, turn.get("error_text")))
     except ReduceError:  # the log (BundleFileError) or the payloads: what was read stays
         return
     finally:
@@ -89,11 +89,24 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
             reader.close()
 
 
-def _guardrail(body: Mapping[str, Any], wall: int | None, seq: int | None) -> dict[str, Any]:
+def _guardrail(
+    body: Mapping[str, Any], wall: int | None, seq: int | None, turn_error: Any
+) -> dict[str, Any]:
     """One guardrail as the readers take it: the event's line gives when (the guardrail
     span's end: the event is written then) and its place in the log; the body, the agent's
-    JSON, the rest (a mistyped field reads as absent)."""
+    JSON, the rest (a mistyped field reads as absent). The SDK sets no error on a tripped
+    guardrail's span (the tripwire's exception ends the agent's): its error is then its
+    turn's (``turn_errors``, read first), when that names it (``Guardrail tripwire
+    triggered: NAME``)."""
     name, error, span_id = body.get("name"), body.get("error"), body.get("span_id")
+    if (
+        not isinstance(error, str)
+        and body.get("triggered") is True
+        and isinstance(name, str)
+        and isinstance(turn_error, str)
+        and turn_error.endswith(f": {name}")
+    ):
+        error = turn_error
     return {
         "name": name if isinstance(name, str) else "guardrail",
         "triggered": body.get("triggered") is True,

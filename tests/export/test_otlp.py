@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -379,3 +380,29 @@ def test_an_mcp_tool_is_an_extension_and_a_clock_step_back_never_ends_a_span_ear
     assert spans["call_0_cat"].attributes["gen_ai.tool.type"] == "function"
     assert spans["call_0_ping"].end_ns == spans["call_0_ping"].start_ns
     assert spans["call_0_ping"].start_ns == execution["started_at_unix_ms"] * 1_000_000
+
+
+def test_each_guardrail_is_a_span_under_its_turn_tripped_ones_in_error(tmp_path: Path) -> None:
+    """An Agents SDK guardrail (its protocol event, which both reducers skip) was nowhere in
+    the spans: one that passed was invisible, one that tripped showed only as its turn's error
+    (user49). Each is now a ``guardrail NAME`` span under its agent's turn, typed GUARDRAIL
+    for Phoenix, ERROR with the span's error when its tripwire triggered."""
+    from .test_tables_guardrails import TRIPPED, record_guardrails
+
+    bundle, _, turn_id = anyio.run(record_guardrails, tmp_path)
+    trace = otlp_trace(load_state(bundle))
+    check_tree(trace)
+    turn = span_id_of(trace.trace_id, "turn", turn_id)
+    guards = {s.name: s for s in by_name(trace, "guardrail ")}
+    assert set(guards) == {"guardrail no_secrets", "guardrail rude"}
+    passed, tripped = guards["guardrail no_secrets"], guards["guardrail rude"]
+    assert passed.parent_id == tripped.parent_id == turn
+    assert (passed.error, tripped.error) == (None, TRIPPED)
+    assert passed.attributes["openinference.span.kind"] == "GUARDRAIL"
+    assert passed.attributes["rollout_trace.guardrail.triggered"] is False
+    assert tripped.attributes["rollout_trace.guardrail.triggered"] is True
+    assert tripped.attributes["rollout_trace.guardrail.span_id"] == "span_2"
+    assert tripped.attributes["error.type"] == "guardrail_tripped"
+    assert passed.start_ns == passed.end_ns > 0
+    # derived ids: the same spans each time
+    assert otlp_trace(load_state(bundle)).spans == trace.spans

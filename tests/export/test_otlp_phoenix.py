@@ -235,3 +235,28 @@ def test_inlined_failure_round_trip(phoenix: str, failing_state: Path, tmp_path:
         if s["name"].startswith("chat") and "gen_ai.input.messages" in s["attributes"]
     ]
     assert len(chats) == len(state["inference_calls"])
+
+
+def test_guardrails_are_guardrail_spans_under_their_turn(phoenix: str, tmp_path: Path) -> None:
+    """An Agents SDK guardrail arrives as a span of Phoenix's GUARDRAIL kind in its turn's
+    tree, the one that tripped ERROR with the span's error (user49: Phoenix showed none)."""
+    import anyio
+
+    from .test_tables_guardrails import TRIPPED, record_guardrails
+
+    bundle, _, turn_id = anyio.run(record_guardrails, tmp_path)
+    mapped = otlp_trace(load_state(bundle))
+    _export(bundle, phoenix, "guardrails")
+    stored = _spans(phoenix, "guardrails", len(mapped.spans))
+    assert len(stored) == len(mapped.spans)
+    [turn] = [s for s in stored if s["name"] == "turn"]
+    guards = {s["name"]: s for s in stored if s["name"].startswith("guardrail ")}
+    assert {n: s["span_kind"] for n, s in guards.items()} == {
+        "guardrail no_secrets": "GUARDRAIL",
+        "guardrail rude": "GUARDRAIL",
+    }
+    assert {s["parent_id"] for s in guards.values()} == {turn["context"]["span_id"]}
+    tripped = guards["guardrail rude"]
+    assert (tripped["status_code"], tripped["status_message"]) == ("ERROR", TRIPPED)
+    assert guards["guardrail no_secrets"]["status_code"] == "UNSET"
+    assert turn["attributes"]["rollout_trace.turn_id"] == turn_id

@@ -18,7 +18,7 @@ from rollout_trace_sdk.record import open_rollout
 TRIPPED = "Guardrail tripwire triggered: rude"
 
 
-async def _record(root: Path) -> tuple[Path, str, str]:
+async def record_guardrails(root: Path) -> tuple[Path, str, str]:
     """A root turn whose input guardrail passed and whose output guardrail tripped, failing
     it, as the processor records them; and a guardrail naming no turn (an older processor's),
     which no row can place."""
@@ -44,7 +44,7 @@ def _export(source: Path, out: Path) -> None:
 
 
 def test_each_guardrail_a_turn_ran_is_a_row(tmp_path: Path) -> None:
-    bundle, thread_id, turn_id = anyio.run(_record, tmp_path / "traces")
+    bundle, thread_id, turn_id = anyio.run(record_guardrails, tmp_path / "traces")
     out = tmp_path / "tables"
     _export(bundle, out)
     _, rows = run(
@@ -63,7 +63,7 @@ def test_each_guardrail_a_turn_ran_is_a_row(tmp_path: Path) -> None:
 def test_runs_where_a_guardrail_tripped(tmp_path: Path) -> None:
     """The ready-made query (``--recipe tripped-guardrails``) names the run, the agent and the
     guardrail; a run whose guardrails all passed is not listed."""
-    bundle, _, _ = anyio.run(_record, tmp_path / "traces")
+    bundle, _, _ = anyio.run(record_guardrails, tmp_path / "traces")
     out = tmp_path / "tables"
     _export(bundle, out)
     columns, rows = run(out, RECIPES["tripped-guardrails"][1])
@@ -74,7 +74,7 @@ def test_runs_where_a_guardrail_tripped(tmp_path: Path) -> None:
 
 def test_a_state_file_gets_its_bundles_guardrails(tmp_path: Path) -> None:
     """A ``state.json`` in its bundle reads them from that bundle, as ``show`` does."""
-    bundle, _, _ = anyio.run(_record, tmp_path / "traces")
+    bundle, _, _ = anyio.run(record_guardrails, tmp_path / "traces")
     state = bundle / "state.json"
     assert main(["reduce", str(bundle), "-o", str(state)], out=io.StringIO()) == 0
     out = tmp_path / "tables"

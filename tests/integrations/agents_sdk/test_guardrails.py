@@ -131,3 +131,47 @@ def test_a_guardrail_that_passed_is_shown_in_its_turn(
     heading = next(n for n, line in enumerate(lines) if line.startswith("━━ /root"))
     assert lines.index("✓ guardrail polite passed") > heading, out.getvalue()
     assert lines.index("✓ guardrail no_secrets passed") > heading, out.getvalue()
+
+
+def test_the_exports_carry_each_guardrail(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """user49's run: an input guardrail that passed and an output guardrail that tripped. The
+    Parquet export has a ``guardrails`` row for each (the passed one could not be queried,
+    the tripped one only by its turn's error text), and the OTLP export a ``guardrail`` span
+    for each under the agent's turn, the tripped one ERROR (Phoenix showed neither)."""
+    from rollout_trace_sdk.export.otlp import otlp_trace
+    from rollout_trace_sdk.export.query import run
+
+    agent = Agent(
+        name="Translator",
+        instructions="You translate.",
+        model=responses_model(fake.base_url),
+        input_guardrails=[no_secrets],
+        output_guardrails=[rude],
+    )
+    register(processors, tmp_path / "traces")
+    with pytest.raises(OutputGuardrailTripwireTriggered):
+        asyncio.run(Runner.run(agent, QUESTION))
+    [bundle] = trace_bundles(tmp_path / "traces")
+    state = reduce_both(bundle)
+    [turn_id] = state["codex_turns"]
+
+    out = io.StringIO()
+    assert main(["export", str(bundle), "--to", str(tmp_path / "t")], out=out, err=out) == 0
+    _, rows = run(
+        tmp_path / "t",
+        "SELECT name, triggered, error_text, codex_turn_id FROM guardrails ORDER BY seq",
+    )
+    tripped = "Guardrail tripwire triggered"
+    assert [r[:2] for r in rows] == [("no_secrets", False), ("rude", True)]
+    assert rows[0][2] is None and str(rows[1][2]).startswith(tripped)
+    assert {r[3] for r in rows} == {turn_id}
+
+    trace = otlp_trace(load_state(bundle))
+    turn = next(s for s in trace.spans if s.name == "turn")
+    guards = {s.name: s for s in trace.spans if s.name.startswith("guardrail ")}
+    assert set(guards) == {"guardrail no_secrets", "guardrail rude"}
+    assert all(s.parent_id == turn.span_id for s in guards.values())
+    assert guards["guardrail no_secrets"].error is None
+    assert str(guards["guardrail rude"].error).startswith(tripped)
