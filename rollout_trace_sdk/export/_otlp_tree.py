@@ -1,5 +1,5 @@
-"""Where each OTLP span hangs: a thread under the tool call that spawned it (else its parent
-thread, else the root), a model request or tool call under its turn (else its thread), and
+"""Where each OTLP span hangs: a thread under the tool call that spawned it (an Agents SDK
+agent run as a tool: the call that ran it; else its parent thread, else the root), a model request or tool call under its turn (else its thread), and
 the span an interaction edge's endpoint names (for its link).
 
 Apart from :mod:`.otlp`, which builds each span's name, attributes, status and window,
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from ..view.agent_tools import KEY as AGENT_TOOL_KEY
 
 _Obj = Mapping[str, Any]
 
@@ -81,13 +83,17 @@ class SpanTree:
 
     def _spawn(self, thread: _Obj) -> tuple[str | None, Any] | None:
         """A spawned thread's spawning tool call (its id, when the state has that call) and
-        its ``parent_thread_id`` as written; None for a thread that was not spawned."""
+        its ``parent_thread_id`` as written; None for a thread that was not spawned. The call
+        is its spawn edge's source, else (an Agents SDK agent run as a tool, which has no
+        edge) the call ``view.agent_tools`` read from the bundle."""
         origin = thread.get("origin")
         if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
             return None
         edge = self.edges.get(str(origin.get("spawn_edge_id")))
         source = edge.get("source") if edge else None
         tool = str(source.get("tool_call_id")) if isinstance(source, Mapping) else None
+        if edge is None and isinstance(thread.get(AGENT_TOOL_KEY), str):
+            tool = thread[AGENT_TOOL_KEY]
         return (tool if tool in self.tools else None), origin.get("parent_thread_id")
 
     def owner(self, thread_id: Any, turn_id: Any) -> int:

@@ -196,6 +196,9 @@ class TraceRecording:
             assert parent is not None
             caller = parent.turn.thread
             thread = caller.spawn(self.task_name(caller, name), nickname=name)
+            if parent.tool is not None:  # which call runs it (a skipped event: view/agent_tools)
+                link = {"tool_call_id": parent.tool.tool_call_id, "thread_id": thread.thread_id}
+                caller.protocol_event("agents_sdk_agent_tool", link)
         elif name in self.threads and self.threads[name].agent_path not in self.busy:
             thread = self.threads[name]
         elif not self.root_used:

@@ -28,16 +28,18 @@ from ..reduce.errors import ReduceError
 from .item_text import MOST_TEXTS
 from .turn_errors import protocol_body
 
-#: The event type of a guardrail span, as its line spells it.
-_MARKER: Final = b'"agents_sdk_guardrail"'
+#: The event type of a guardrail span.
+_GUARDRAIL: Final = "agents_sdk_guardrail"
 
 
-def _events(bundle: Path) -> Iterator[tuple[int | None, int | None, Any]]:
-    """(wall time, seq, payload ref) of each ``agents_sdk_guardrail`` protocol event, in
-    order."""
+def protocol_events(bundle: Path, event_type: str) -> Iterator[tuple[int | None, int | None, Any]]:
+    """(wall time, seq, payload ref) of each protocol event of ``event_type`` the processor
+    recorded, in order (``agent_tools`` reads its links so too). The log is scanned as bytes:
+    only the lines naming the type are parsed."""
+    marker = orjson.dumps(event_type)
     with BundleFiles(bundle) as files:
         for line in files.iter_lines(EVENT_LOG, what="trace event log"):
-            if _MARKER not in line:
+            if marker not in line:
                 continue
             try:
                 event = orjson.loads(line)
@@ -47,7 +49,7 @@ def _events(bundle: Path) -> Iterator[tuple[int | None, int | None, Any]]:
             if (
                 isinstance(payload, dict)
                 and payload.get("type") == "protocol_event_observed"
-                and payload.get("event_type") == "agents_sdk_guardrail"
+                and payload.get("event_type") == event_type
             ):
                 wall, seq = event.get("wall_time_unix_ms"), event.get("seq")
                 yield _int(wall), _int(seq), payload.get("event_payload")
@@ -70,7 +72,7 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
 
     reader: PayloadReader | None = None
     try:
-        for wall, seq, ref in _events(bundle):
+        for wall, seq, ref in protocol_events(bundle, _GUARDRAIL):
             if reader is None:  # opened at the first guardrail: most bundles have none
                 reader = PayloadReader(bundle)
             body = protocol_body(reader, ref)

@@ -45,6 +45,7 @@ def load_state(
         ReduceError: the input cannot be read or is not a reduced state.
     """
     from ..reduce.failures import bundle_for
+    from .agent_tools import annotate_agent_tools
     from .checkpoints import annotate_cut_checkpoints
     from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
@@ -78,6 +79,7 @@ def load_state(
     annotate_logged_errors(state, bundle)
     annotate_tool_errors(state, bundle)
     annotate_guardrails(state, bundle)
+    annotate_agent_tools(state, bundle)
     annotate_cut_checkpoints(state, bundle)
     return state
 
@@ -90,8 +92,10 @@ def bundle_state(
 ) -> Any:
     """``bundle``'s reduced state, parsed from ``state_bytes``, as the viewer reads it:
     marked live when ``live`` (:func:`mark_live`, asked before the reduction), with the
-    error texts, guardrails and cut checkpoints read from the bundle put back (``known``:
-    the tool results' texts read before, ``payloads.tool_result_texts``)."""
+    error texts, guardrails, agents run as tools' calls and cut checkpoints read from the
+    bundle put back (``known``: the tool results' texts read before,
+    ``payloads.tool_result_texts``)."""
+    from .agent_tools import annotate_agent_tools
     from .checkpoints import annotate_cut_checkpoints
     from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
@@ -101,6 +105,7 @@ def bundle_state(
     annotate_logged_errors(state, bundle)
     annotate_tool_errors(state, bundle, known)
     annotate_guardrails(state, bundle)
+    annotate_agent_tools(state, bundle)
     annotate_cut_checkpoints(state, bundle)
     return state
 

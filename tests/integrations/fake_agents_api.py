@@ -4,6 +4,8 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
 * ``You triage.`` — calls ``get_weather``, then the ``translate`` agent-as-tool, then hands
   off to the writer (``transfer_to_writer``), one step per request;
 * ``You translate.`` — answers ``regn i Oslo``;
+* ``You fan out.`` — calls the ``translate`` and ``summarize`` agents-as-tools in one
+  response (the SDK runs them at once), then answers with the report;
 * ``You write.`` — answers with the final report;
 * ``You ask.`` — calls ``get_weather``, then answers with the report (a tool that needs
   approval: the run pauses for it, and a run resumed from its state runs it);
@@ -113,6 +115,13 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
         for item in body.get("input") or []
         if isinstance(item, dict) and item.get("type") == "function_call_output"
     }
+    if "You fan out." in instructions:  # two agents run as tools, called at once
+        if not {"call_translate", "call_summarize"} <= done:
+            return [
+                _call(n, "call_translate", "translate", '{"input":"rain in Oslo"}'),
+                _call(n + 1, "call_summarize", "summarize", '{"input":"rain in Oslo"}'),
+            ]
+        return [answer_message(n, REPORT)]
     if "You triage." in instructions:
         if "call_weather" not in done:
             return [_call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]

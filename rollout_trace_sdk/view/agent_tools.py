@@ -1,0 +1,81 @@
+"""Which tool call ran each Agents SDK agent run as a tool (``Agent.as_tool``), from the
+processor's ``agents_sdk_agent_tool`` protocol events.
+
+Codex links a spawned thread to the call that spawned it through its spawn edge, which only a
+``spawn_agent`` call may record (both reducers refuse the bundle otherwise). An agent run as
+a tool is a thread spawned by its caller's thread with no such edge, and the reduced state
+says only which thread it reported back to: two agents run as tools by one response (the SDK
+runs a response's tools at once) cannot be told apart there. So the processor records the
+link as a protocol event both reducers register and skip, and the OTLP export reads it from
+here to hang the agent's span under its call, as a Codex sub-agent's hangs under its
+``spawn_agent`` call. Nothing is added to what Codex reduces.
+
+The log is read only when some spawned thread has no spawn edge in the state (Codex's own
+bundles never: they cost no pass), and a link is taken only when its call is the parent
+thread's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from ..reduce.errors import ReduceError
+from .guardrails import protocol_events
+from .turn_errors import protocol_body
+
+#: The event type of the link, as the processor records it (``_agent_recording``).
+EVENT: Final = "agents_sdk_agent_tool"
+#: The key a linked thread gets in the state (Codex's has none): its tool call's id.
+KEY: Final = "agent_tool_call_id"
+
+
+def annotate_agent_tools(state: dict[str, Any], bundle: Path | None) -> None:
+    """Give each thread of ``state`` an agent run as a tool ran in its ``agent_tool_call_id``:
+    the id of the caller's tool call that ran it. A log or payload that cannot be read gives
+    none."""
+    threads, tools = state.get("threads"), state.get("tool_calls")
+    if bundle is None or not isinstance(threads, dict) or not isinstance(tools, dict):
+        return
+    edges = state.get("interaction_edges")
+    edges = edges if isinstance(edges, dict) else {}
+    unlinked = {
+        thread_id: parent
+        for thread_id, thread in threads.items()
+        if (parent := _parent_without_edge(thread, edges)) is not None
+    }
+    if not unlinked:
+        return
+    from .payloads import PayloadReader  # here: it opens the bundle's payloads
+
+    reader: PayloadReader | None = None
+    try:
+        for _, _, ref in protocol_events(bundle, EVENT):
+            if reader is None:
+                reader = PayloadReader(bundle)
+            body = protocol_body(reader, ref)
+            thread_id, call_id = body.get("thread_id"), body.get("tool_call_id")
+            if not isinstance(thread_id, str) or not isinstance(call_id, str):
+                continue
+            call = tools.get(call_id)
+            parent = unlinked.get(thread_id)
+            if isinstance(call, Mapping) and parent is not None and call.get("thread_id") == parent:
+                threads[thread_id][KEY] = call_id
+    except ReduceError:  # the log (BundleFileError) or the payloads: what was read stays
+        return
+    finally:
+        if reader is not None:
+            reader.close()
+
+
+def _parent_without_edge(thread: Any, edges: Mapping[str, Any]) -> str | None:
+    """A spawned thread's parent thread id when its spawn edge is not in the state."""
+    origin = thread.get("origin") if isinstance(thread, Mapping) else None
+    if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
+        return None
+    parent = origin.get("parent_thread_id")
+    edge_id = origin.get("spawn_edge_id")
+    if not isinstance(parent, str) or (isinstance(edge_id, str) and edge_id in edges):
+        return None
+    return parent
