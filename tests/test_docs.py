@@ -260,6 +260,16 @@ _GIVEN: dict[str, tuple[str, str, str]] = {
         "",
     ),
     "recording.md: from rollout_trace_sdk.record import open_rollout": ("", "", ""),
+    'recording.md: async with open_rollout(metadata={"episode": episode_id, "task": task.name}) as rollout:': (
+        "",
+        "from rollout_trace_sdk.record import open_rollout\n"
+        "import types\n"
+        "episode_id, task = 17, types.SimpleNamespace(name='sort')\n"
+        "async def run_episode(rollout, task):\n"
+        "    async with rollout.root.turn():\n"
+        "        return 0.5\n",
+        "",
+    ),
     "recording.md: async with rollout.root.turn() as turn:": (
         "rollout",
         "user_message = said('user', 'input_text', 'hi')\n"

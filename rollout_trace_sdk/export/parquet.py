@@ -38,6 +38,7 @@ from ..view.capture import recording_status
 from ..view.error_texts import put_error_texts
 from ..view.guardrails import annotate_guardrails
 from ..view.reports import recorder_reports
+from ..view.rollout_metadata import annotate_metadata
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text, refusal
@@ -245,6 +246,7 @@ def _write_tables(
     if not source.state_file:  # a state file's were put in as it was read (view.load)
         put_error_texts(root, state)
         annotate_guardrails(state, root)  # the guardrails table's rows
+        annotate_metadata(state, root)  # rollouts.metadata
         reports = recorder_reports(root)
     tables = build_rows(
         state, source=source.url, lenient=error is not None, notes=notes, reports=reports

@@ -17,8 +17,9 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped). 9: the id lists of inference calls and compactions; 11:
-#: ``rollouts.last_turn_failed``; 12: ``guardrails`` and its counts in ``rollouts``.
-TABLES_VERSION: Final = 12
+#: ``rollouts.last_turn_failed``; 12: ``guardrails`` and its counts in ``rollouts``; 13:
+#: ``rollouts.metadata``.
+TABLES_VERSION: Final = 13
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -108,6 +109,13 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
             _L,
             "what our recorder reported at the end of the log (loss, secrets redacted), as "
             "summary's recorder_reports ([]: none, or a bundle another writer made)",
+        ),
+        (
+            "metadata",
+            _S,
+            "the rollout's metadata (open_rollout(metadata=), Rollout.add_metadata: an "
+            "episode's id, its reward) as a JSON object, a later value of a key replacing an "
+            "earlier one; json_extract(metadata, '$.reward') in DuckDB (null: none recorded)",
         ),
     ),
     "threads": (

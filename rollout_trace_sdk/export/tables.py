@@ -20,6 +20,7 @@ from ..view.capture import capture_notes, cut_status, not_whole, unavailable_ids
 from ..view.error_texts import logged_error, tool_error
 from ..view.item_text import add_delivered, delivers, first_line
 from ..view.reports import is_loss_report
+from ..view.rollout_metadata import metadata_json
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 from .tables_guardrails import guardrail_rows
 
@@ -213,6 +214,7 @@ def _rollout(
         "last_turn_failed": _last_turn_failed(tables["turns"], _str(state.get("root_thread_id"))),
         "lossy": any(map(is_loss_report, reports)),
         "recorder_reports": list(reports),
+        "metadata": metadata_json(state),
     }
     for name in TOKEN_NAMES:
         # as SQL's sum(): null when no call reported the count (0 would claim a measurement)

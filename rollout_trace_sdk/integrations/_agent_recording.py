@@ -24,7 +24,7 @@ from ._agent_spans import PausedAgentRun, SpanScope, error_text, settle, take_ca
 if TYPE_CHECKING:  # the SDK's trace and the processor, named in annotations only
     from agents.tracing import Trace
 
-    from ..record.recorder import Rollout
+    from ..record.rollout import Rollout
     from .agents import RolloutTraceProcessor
 
 __all__ = ["TraceRecording"]

@@ -211,6 +211,10 @@ REPORT_PREFIX: Final = "rollout_trace_sdk: "
 #: recording ...`` (:func:`loss_report`). ``validate`` reads it: a payload whose citing
 #: event was dropped is explained by it. Readers match this prefix, not the counts' nouns.
 LOSS_REPORT_PREFIX: Final = REPORT_PREFIX + "dropped "
+#: The protocol event a user's rollout metadata is recorded as (``Rollout.add_metadata``):
+#: ``{"type": "rollout_metadata", "values": {...}}`` on the root thread; the readers merge
+#: every one's ``values`` in log order, a later value of a key replacing an earlier one.
+ROLLOUT_METADATA_EVENT: Final = "rollout_metadata"
 #: The redaction report: ``rollout_trace_sdk: redacted N secrets in this trace (kind n, ...)``.
 REDACTION_REPORT_PREFIX: Final = REPORT_PREFIX + "redacted "
 

@@ -11,8 +11,9 @@ from .compactions import Compaction, CompactionRequest
 from .inference import CALL_ID_HEADER, InferenceCall
 from .items import TokenUsage, agent_message, final_answer_text, task_message
 from .mcp import McpCall
-from .recorder import ROOT_ENV_VARS, Rollout, RolloutScope, open_rollout, trace_root_from_env
+from .recorder import ROOT_ENV_VARS, RolloutScope, open_rollout, trace_root_from_env
 from .redact import RedactionConfig
+from .rollout import Rollout
 from .runtime import RecorderWarning
 from .terminals import TerminalSession
 from .threads import AgentThread

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
 import anyio.abc
@@ -31,6 +31,7 @@ from ._options import seconds, text_or_none, whole
 from ._shard_plan import CaptureLimits
 from ._text import shown
 from ._tool_fast import FastTools
+from .rollout import NULL_ROLLOUT, Rollout
 from .runtime import (
     ENDED_AS,
     Runtime,
@@ -41,12 +42,11 @@ from .runtime import (
     uuid7,
     warn,
 )
-from .threads import NULL_THREAD, AgentThread
+from .threads import AgentThread
 from .writer import BundleWriter
 
 if TYPE_CHECKING:
     from .redact import RedactionConfig
-    from .writer import WriterStats
 
 #: Seconds a closing rollout spends draining its queue before it counts the rest as lost.
 DEFAULT_CLOSE_TIMEOUT: Final = 30.0
@@ -69,70 +69,6 @@ def trace_root_from_env() -> Path | None:
         if value is not None:
             return Path(value or ".")
     return None
-
-
-class Rollout:
-    """An open, recording rollout: one bundle, a root thread and the threads it spawns."""
-
-    enabled: ClassVar[bool] = True
-
-    def __init__(self, rt: Runtime, writer: BundleWriter, root: AgentThread) -> None:
-        self._rt = rt
-        self._writer = writer
-        #: the root thread (agent path ``/root``)
-        self.root = root
-        self.trace_id: str = rt.trace_id
-        self.rollout_id: str = rt.rollout_id
-
-    @property
-    def bundle_dir(self) -> Path | None:
-        """The bundle directory (``<root>/trace-<trace_id>-<root_thread_id>``)."""
-        return self._writer.bundle_dir
-
-    @property
-    def stats(self) -> WriterStats | None:
-        """The writer's counters: written, dropped, queued bytes (``None`` when disabled)."""
-        return self._writer.stats
-
-    @property
-    def backlogged(self) -> bool:
-        """More than half the writer's budget is queued: a producer that cannot ``await``
-        (a callback in another thread) should wait for :meth:`flush` before recording more,
-        which is what ``overflow="wait"`` does at every ``async with``."""
-        return self._writer.held_bytes > self._writer.max_queued_bytes // 2
-
-    async def flush(self) -> None:
-        """Wait until everything recorded so far is on disk (written, not fsynced)."""
-        await self._writer.flush()
-
-
-class _NullRollout(Rollout):
-    """The disabled twin of :class:`Rollout`."""
-
-    enabled: ClassVar[bool] = False
-
-    def __init__(self) -> None:  # nothing to record into
-        self.root = NULL_THREAD
-        self.trace_id = ""
-        self.rollout_id = ""
-
-    @property
-    def bundle_dir(self) -> Path | None:
-        return None
-
-    @property
-    def stats(self) -> WriterStats | None:
-        return None
-
-    @property
-    def backlogged(self) -> bool:
-        return False
-
-    async def flush(self) -> None:
-        return None
-
-
-NULL_ROLLOUT: Final[Rollout] = _NullRollout()
 
 
 async def _run_writer(writer: BundleWriter, scope: RolloutScope, host: int) -> None:
@@ -158,6 +94,7 @@ class _Settings:
     enabled: bool
     thread_id: str | None
     nickname: str | None
+    metadata: dict[str, Any] | None
     model: str
     provider_name: str
     cwd: str | None
@@ -291,7 +228,10 @@ class RolloutScope:
             await self._close(None, writer, "failed")
             return NULL_ROLLOUT
         self._open = (rt, writer)
-        return Rollout(rt, writer, root_thread)
+        rollout = Rollout(rt, writer, root_thread)
+        if settings.metadata:
+            rollout.add_metadata(settings.metadata)
+        return rollout
 
     # the async-with protocol's signature, as Handle's; the bodies share nothing
     async def __aexit__(
@@ -410,6 +350,7 @@ def open_rollout(
     enabled: bool = True,
     thread_id: str | None = None,
     nickname: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
     model: str = UNKNOWN_MODEL,
     provider_name: str = "unknown",
     cwd: str | None = None,
@@ -461,6 +402,8 @@ def open_rollout(
         thread_id: the root thread's id.
         nickname: the root agent's display name (Codex's ``nickname``), which ``show``, the
             viewer and the exports show for it, as a spawned thread's; none when omitted.
+        metadata: the rollout's metadata (an episode's id, its task), recorded at the start
+            as :meth:`Rollout.add_metadata` records it (which adds more later: a reward).
         model: the default model of inference calls.
         provider_name: the default provider of inference calls.
         cwd: the working directory recorded in the session metadata (the process's when
@@ -491,7 +434,7 @@ def open_rollout(
             written, as the caps need it.)
         TypeError: ``redact`` is neither a bool nor a ``RedactionConfig``; a size or
             timeout that is not a number (``"100"``, ``10.5`` for a byte count); a
-            ``nickname`` that is not text.
+            ``nickname`` that is not text; ``metadata`` that is not a mapping.
     """
     capped = max_payload_bytes is not None or max_bundle_bytes is not None
     schema = _schema(schema_version, capped=capped)
@@ -503,6 +446,8 @@ def open_rollout(
     seconds("close_timeout", close_timeout)
     seconds("write_timeout", write_timeout)
     text_or_none("nickname", nickname)
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping, not {type(metadata).__name__}")
     if not write_timeout > 0:
         raise ValueError(f"write_timeout must be more than 0 s, not {write_timeout!r}")
     if overflow not in ("wait", "drop"):
@@ -517,6 +462,7 @@ def open_rollout(
         enabled=enabled,
         thread_id=thread_id,
         nickname=nickname,
+        metadata=dict(metadata) if metadata else None,
         model=model,
         provider_name=provider_name,
         cwd=cwd,

@@ -45,11 +45,6 @@ def load_state(
         ReduceError: the input cannot be read or is not a reduced state.
     """
     from ..reduce.failures import bundle_for
-    from .agent_tools import annotate_agent_tools
-    from .checkpoints import annotate_cut_checkpoints
-    from .guardrails import annotate_guardrails
-    from .payloads import annotate_tool_errors
-    from .turn_errors import annotate_logged_errors
 
     path = Path(source)
     if path.is_dir():
@@ -73,15 +68,8 @@ def load_state(
 
     refuse_unless_state(state, source)
 
-    bundle = bundle_for(path)  # when the state sits in its bundle
-    if bundle is not None:
-        mark_live(state, log_is_live(bundle))
-    annotate_logged_errors(state, bundle)
-    annotate_tool_errors(state, bundle)
-    annotate_guardrails(state, bundle)
-    annotate_agent_tools(state, bundle)
-    annotate_cut_checkpoints(state, bundle)
-    return state
+    bundle = bundle_for(path)  # when the state sits in its bundle: what it holds put back
+    return state if bundle is None else bundle_state(state, bundle, log_is_live(bundle))
 
 
 def bundle_state(
@@ -90,15 +78,16 @@ def bundle_state(
     live: bool | None,
     known: dict[tuple[str, bytes], str] | None = None,
 ) -> Any:
-    """``bundle``'s reduced state, parsed from ``state_bytes``, as the viewer reads it:
-    marked live when ``live`` (:func:`mark_live`, asked before the reduction), with the
-    error texts, guardrails, agents run as tools' calls and cut checkpoints read from the
-    bundle put back (``known``: the tool results' texts read before,
-    ``payloads.tool_result_texts``)."""
+    """``bundle``'s reduced state (parsed from ``state_bytes``, or its ``state.json``) as the
+    viewer reads it: marked live when ``live`` (:func:`mark_live`, asked before the
+    reduction), with the error texts, guardrails, agents run as tools' calls, the rollout's
+    metadata and cut checkpoints read from the bundle put back (``known``: the tool results'
+    texts read before, ``payloads.tool_result_texts``)."""
     from .agent_tools import annotate_agent_tools
     from .checkpoints import annotate_cut_checkpoints
     from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
+    from .rollout_metadata import annotate_metadata
     from .turn_errors import annotate_logged_errors
 
     mark_live(state, live)
@@ -106,6 +95,7 @@ def bundle_state(
     annotate_tool_errors(state, bundle, known)
     annotate_guardrails(state, bundle)
     annotate_agent_tools(state, bundle)
+    annotate_metadata(state, bundle)
     annotate_cut_checkpoints(state, bundle)
     return state
 

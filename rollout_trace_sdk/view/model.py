@@ -32,10 +32,13 @@ from .item_text import (
     tool_name,
     what_stopped,
 )
+from .rollout_metadata import metadata_of, metadata_texts
 from .sent_in import mark_sent_in
 
 VIEW_MODEL_VERSION: Final = 1
 #: How a web search's JSON starts (both reducers write its ``type`` first).
+#: The longest a metadata value is on the page (its title has it up to this too).
+METADATA_CHARS: Final = 200
 _WEB_SEARCH: Final = '{"type":"web_search_call"'
 
 _Obj = Mapping[str, Any]
@@ -154,6 +157,7 @@ class _Builder:
             "t0": self.t0,
             "end": self.rel(state.get("ended_at_unix_ms")),
             "root": self.thread(state.get("root_thread_id")),
+            "metadata": metadata_texts(metadata_of(state), METADATA_CHARS),
         }
 
     def thread_record(self, thread: _Obj) -> dict[str, Any]:

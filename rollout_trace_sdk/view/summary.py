@@ -423,6 +423,7 @@ def build_summary(
     limit: int | None = None,
     errors: Mapping[str, str] | None = None,
     reports: Sequence[str] = (),
+    metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary of a reduced state (schema in docs/summary.md).
 
@@ -434,6 +435,8 @@ def build_summary(
             request's, a tool call's raw result), by id; see ``summary_source.failure_texts``.
         reports: what our recorder said of the recording (``reports.recorder_reports``):
             events and payloads it dropped, secrets it redacted.
+        metadata: the rollout's metadata (``rollout_metadata.read_metadata``): an
+            episode's id, its reward, ...
 
     Returns:
         A JSON-ready dict, ``summary_version`` first.
@@ -444,4 +447,5 @@ def build_summary(
     chosen = find_thread(state, thread) if thread is not None else None
     summary = _Summary(state, chosen, errors or {}).build(limit)
     summary["rollout"]["recorder_reports"] = list(reports)
+    summary["rollout"]["metadata"] = dict(metadata or {})
     return summary

@@ -16,9 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
 from .capture import recording_words
+from .rollout_metadata import metadata_texts
 from .show_format import counted, short_id
 from .summary import CALL_FAILURES, FAILED
 from .visible import visible
+
+#: The longest a metadata value on the rollout's line is (``key=value``).
+_METADATA_CHARS: Final = 80
 
 Segment = tuple[str, str]  # (text, rich style; "" for none)
 TextLine = list[Segment]
@@ -258,6 +262,10 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         ],
         width,
     )
+    metadata = rollout.get("metadata")
+    if isinstance(metadata, dict) and metadata:
+        texts = metadata_texts(metadata, _METADATA_CHARS)
+        lines += _wrapped([("metadata", "dim"), *((f"{k}={v}", "") for k, v in texts)], width)
     for report in rollout.get("recorder_reports") or ():
         # what the recorder dropped (or redacted) is said in full, wrapped, never cut; the
         # text comes from the bundle: spelled out as every other text is

@@ -29,7 +29,7 @@ from rollout_trace_sdk.record import (
     turns,
 )
 from rollout_trace_sdk.record.items import content_id
-from rollout_trace_sdk.record.recorder import NULL_ROLLOUT, Rollout
+from rollout_trace_sdk.record.rollout import NULL_ROLLOUT, Rollout
 
 from .recorder_support import (
     bundle_in,
