@@ -45,6 +45,7 @@ import attrs
 from ..reduce.failures import FAILED_STATUSES  # reported as span status ERROR
 from ..view.capture import capture_notes, not_whole, recording_status
 from ..view.item_text import ending_turn_id, own_item_ids, tool_name, what_stopped
+from ..view.rollout_metadata import metadata_json
 from ._otlp_tree import SpanTree
 from .otlp_content import Conversation, cut
 from .otlp_names import (
@@ -57,6 +58,7 @@ from .otlp_names import (
     INPUT_MESSAGES,
     INPUT_TOKENS,
     OPENINFERENCE_KIND,
+    OPENINFERENCE_METADATA,
     OPERATION,
     OURS,
     OUTPUT_MESSAGES,
@@ -323,6 +325,9 @@ class _Mapper:
             state.get("recording_complete"), bool
         ):
             attributes[f"{OURS}.recording_status"] = recording_status(state)
+        metadata = metadata_json(state)
+        if metadata is not None:
+            attributes[OPENINFERENCE_METADATA] = metadata
         end = _ms(state.get("ended_at_unix_ms"))
         status = str(state.get("status", "running"))
         error = None

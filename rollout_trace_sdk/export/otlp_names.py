@@ -33,6 +33,9 @@ ERROR_TYPE: Final = "error.type"
 #: OpenInference's span kind (Arize Phoenix's): the GenAI conventions have no operation for a
 #: guardrail, and Phoenix derives no kind for a span without one; ``GUARDRAIL`` is its own.
 OPENINFERENCE_KIND: Final = "openinference.span.kind"
+#: OpenInference's metadata (a JSON object as text), which Phoenix shows on a span and filters
+#: by (``metadata['episode'] == 17``): the rollout's own (``Rollout.add_metadata``).
+OPENINFERENCE_METADATA: Final = "metadata"
 #: Our own namespace for what the conventions have no name for.
 OURS: Final = "rollout_trace"
 

@@ -27,6 +27,7 @@ from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.otlp import OtlpSpan, OtlpTrace, otlp_trace, span_id_of, trace_id_of
 from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, body_text, cut
 from rollout_trace_sdk.export.otlp_names import INPUT_MESSAGES
+from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.load import load_state
 
 from ..conftest import CONFORMANCE_V3, PLANTED_ERROR, conformance_bundles, needs_conformance_v3
@@ -406,3 +407,23 @@ def test_each_guardrail_is_a_span_under_its_turn_tripped_ones_in_error(tmp_path:
     assert passed.start_ns == passed.end_ns > 0
     # derived ids: the same spans each time
     assert otlp_trace(load_state(bundle)).spans == trace.spans
+
+
+def test_the_rollouts_metadata_is_the_root_spans_openinference_metadata(tmp_path: Path) -> None:
+    """``Rollout.add_metadata`` (an episode's id, its reward) on the workflow span as
+    OpenInference's ``metadata``, a JSON object as text, which Phoenix shows and filters by;
+    a rollout without any has no such attribute."""
+
+    async def record() -> tuple[Path, Path]:
+        async with open_rollout(tmp_path / "a", model="m", metadata={"episode": 17}) as rollout:
+            rollout.add_metadata(reward=0.5)
+        async with open_rollout(tmp_path / "b", model="m") as plain:
+            pass
+        assert rollout.bundle_dir is not None and plain.bundle_dir is not None
+        return rollout.bundle_dir, plain.bundle_dir
+
+    with_metadata, without = anyio.run(record)
+    [root] = by_name(otlp_trace(load_state(with_metadata)), "invoke_workflow")
+    assert json.loads(str(root.attributes["metadata"])) == {"episode": 17, "reward": 0.5}
+    [root] = by_name(otlp_trace(load_state(without)), "invoke_workflow")
+    assert "metadata" not in root.attributes

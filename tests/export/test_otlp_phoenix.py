@@ -260,3 +260,29 @@ def test_guardrails_are_guardrail_spans_under_their_turn(phoenix: str, tmp_path:
     assert (tripped["status_code"], tripped["status_message"]) == ("ERROR", TRIPPED)
     assert guards["guardrail no_secrets"]["status_code"] == "UNSET"
     assert turn["attributes"]["rollout_trace.turn_id"] == turn_id
+
+
+def test_the_rollouts_metadata_arrives_as_the_root_spans_metadata(
+    phoenix: str, tmp_path: Path
+) -> None:
+    """Phoenix stores the workflow span's OpenInference ``metadata`` (its spans table's
+    metadata column, which its filters read): the rollout's episode and reward."""
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+
+    async def record() -> Path:
+        async with open_rollout(tmp_path, model="m", metadata={"episode": 17}) as rollout:
+            rollout.add_metadata(reward=0.5)
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    bundle = anyio.run(record)
+    mapped = otlp_trace(load_state(bundle))
+    _export(bundle, phoenix, "metadata")
+    stored = _spans(phoenix, "metadata", len(mapped.spans))
+    [root] = [s for s in stored if s["name"] == "invoke_workflow rollout"]
+    # Phoenix parses the JSON into its metadata and gives it back flattened
+    attributes = root["attributes"]
+    stored_metadata = {k[9:]: v for k, v in attributes.items() if k.startswith("metadata.")}
+    assert stored_metadata == {"episode": 17, "reward": 0.5}, attributes
