@@ -7,11 +7,14 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
+
+import orjson
 
 from ._cli_help import columns
 from ._cli_ls_select import (
     STATUSES,
+    meta_filter,
     moment,
     none_text,
     notes,
@@ -22,15 +25,14 @@ from ._cli_ls_select import (
 )
 from .sources import (
     STATUS_WIDTH,
+    BundleInfo,
     SourceError,
     describe,
-    describe_json,
-    describe_task,
     looks_like_bundle,
-    ls_header,
     no_bundles_text,
     status_text,
 )
+from .view.rollout_metadata import read_metadata
 from .view.visible import json_visible, one_line, visible
 
 
@@ -89,6 +91,14 @@ def add_parser(commands: Any) -> None:
         "starts with ID",
     )
     picks.add_argument(
+        "--meta",
+        type=meta_filter,
+        action="append",
+        metavar="KEY[=VALUE]",
+        help="whose metadata (Rollout.add_metadata) holds KEY with VALUE (JSON when it is: 17, "
+        "0.5, true; else text), or KEY with any value; the option again: each must hold",
+    )
+    picks.add_argument(
         "--limit", type=positive, metavar="N", help="the newest N of them (stops reading there)"
     )
 
@@ -132,7 +142,7 @@ def cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(visible(str(info.path)), file=out)
     elif args.json:
         for info in picked.bundles:
-            print(json_visible(describe_json(info)), file=out)
+            print(json_visible(describe_json(info, read_metadata(info.path))), file=out)
     else:
         status_width = max(STATUS_WIDTH, *(len(status_text(i)) for i in picked.bundles))
         print(ls_header(status_width), file=out)
@@ -154,3 +164,70 @@ def _write_paths(out: TextIO, paths: list[Path]) -> None:
     out.flush()
     buffer.write(b"".join(os.fsencode(path) + b"\0" for path in paths))
     buffer.flush()
+
+
+#: Where ``ls`` starts a bundle's task, on the line under its row: under the status, so the
+#: start times stay a column of their own to scan.
+_TASK_INDENT: Final = 21
+
+
+def ls_header(status_width: int = STATUS_WIDTH) -> str:
+    """``ls``'s heading: the columns of :func:`describe` (the task under each row needs
+    none)."""
+    return (
+        f"{'STARTED (UTC)':<19}  {'STATUS':<{status_width}}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE"
+    )
+
+
+#: The fewest columns a task gets, however narrow the terminal.
+_TASK_MIN: Final = 16
+
+
+def describe_task(info: BundleInfo, width: int) -> str:
+    """The line under a bundle's row in ``ls``: its task (``-`` when none was found), its
+    control characters spelled out, cut with ``…`` to end within ``width`` columns (a wide
+    character takes two)."""
+    from rich.cells import cell_len, get_character_cell_size  # the widths rich prints with
+
+    text = visible(info.task) if info.task is not None else "-"
+    room = max(width - _TASK_INDENT, _TASK_MIN)
+    if cell_len(text) > room:
+        kept: list[str] = []
+        used = 1  # the ``…``
+        for char in text:
+            used += get_character_cell_size(char)
+            if used > room:
+                break
+            kept.append(char)
+        text = "".join(kept) + "…"
+    return " " * _TASK_INDENT + text
+
+
+def describe_json(info: BundleInfo, metadata: dict[str, Any]) -> str:
+    """One JSON object per bundle (``ls --json``): what :func:`describe` prints, with numbers
+    as numbers and the statuses as words, for scripts, and the rollout's ``metadata``
+    (``Rollout.add_metadata``). A path that is not UTF-8 (its bytes reach Python as lone
+    surrogates) is written with ``\\udcXX`` escapes, which a JSON reader in Python gives back
+    as the same ``str`` (``os.fsencode`` makes the bytes of it); so is an integer past 64
+    bits the metadata may hold."""
+    row = {
+        "bundle": str(info.path),
+        "started": None if info.started == "-" else info.started,
+        "started_at_unix_ms": info.started_at_unix_ms,
+        "status": info.status,
+        "rollout_status": info.rollout_status,
+        "lossy": info.lossy,
+        "partial": info.partial,
+        "last_turn_failed": info.last_turn_failed,
+        "schema_version": info.schema_version,
+        "threads": info.threads,
+        "size_bytes": info.size,
+        "task": info.task,
+        "metadata": metadata,
+    }
+    try:
+        return orjson.dumps(row).decode()
+    except (orjson.JSONEncodeError, TypeError):  # the standard library escapes a surrogate
+        import json
+
+        return json.dumps(row, separators=(",", ":"), default=str)

@@ -1,14 +1,15 @@
 """Which bundles ``rollout-trace ls ROOT`` lists: its options' values (``--status``,
-``--since`` / ``--before``, ``--thread``, ``--limit``) read from the command line, and the
-bundles picked with them, read no further than each needs.
+``--since`` / ``--before``, ``--thread``, ``--meta``, ``--limit``) read from the command
+line, and the bundles picked with them, read no further than each needs.
 
 A root a service fills holds thousands of bundles (review user37: 6,528, ``ls`` 1.4 s), and
 the questions asked of it are narrow: the live ones, last hour's, one request's, what is old
 enough to remove. So the cheap facts are asked first: ``--thread`` by the folder's name
 alone, the start (which orders the listing) from each manifest, then ``--since`` /
-``--before``; a status from the log's lock and last bytes only; and a bundle's threads, size
-and task (its whole log, every payload file, its first request) only for the rows printed,
-the reading stopped once ``--limit`` rows are found.
+``--before``; a status from the log's lock and last bytes only; ``--meta`` from the whole log
+(a scan for its events' lines) of the bundles left; and a bundle's threads, size and task
+(its whole log, every payload file, its first request) only for the rows printed, the
+reading stopped once ``--limit`` rows are found.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
+import orjson
 
 from ._log_status import LogStatus, bundle_status
 from .reduce.liveness import OpenLogs
 from .sources import BundleInfo, bundle_dirs, bundle_info, manifest_facts
+from .view.rollout_metadata import read_metadata
 
 #: The statuses ``ls`` prints (``no log`` written ``no-log`` on the command line), the
 #: outcomes it puts in brackets, and ``closed``: every status but ``recording`` (a bundle its
@@ -93,6 +96,48 @@ def positive(text: str) -> int:
     return value
 
 
+#: ``--meta KEY`` alone: the key is there, whatever its value.
+ANY_VALUE: Final = object()
+
+
+def meta_filter(text: str) -> tuple[str, object]:
+    """``--meta KEY=VALUE`` (or ``KEY`` alone: any value): a rollout whose metadata
+    (``Rollout.add_metadata``) holds that value under that key. The value is read as JSON
+    when it is JSON (``17``, ``0.5``, ``true``, ``"17"``), else as text (``sort``)."""
+    key, equals, value = text.partition("=")
+    if not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: give KEY=VALUE, or KEY alone")
+    if not equals:
+        return key, ANY_VALUE
+    try:
+        return key, orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return key, value
+
+
+def meta_matches(metadata: dict[str, Any], wanted: list[tuple[str, object]]) -> bool:
+    """Whether ``metadata`` holds every ``--meta`` asked for: the key, with the value given
+    (a number equal to it, ``17`` to ``17.0``; true or false only to a boolean; or its text
+    as given, a value read as JSON matching the text it was written as)."""
+    for key, value in wanted:
+        if key not in metadata:
+            return False
+        have = metadata[key]
+        if value is ANY_VALUE or (
+            have == value and isinstance(have, bool) == isinstance(value, bool)
+        ):
+            continue
+        if not (isinstance(have, str) and not isinstance(value, str) and have == _text(value)):
+            return False
+    return True
+
+
+def _text(value: object) -> str:
+    """The text a ``--meta`` value read as JSON was written as (``17`` for 17), to match a
+    metadata value recorded as text (``"17"``)."""
+    return orjson.dumps(value).decode()
+
+
 def thread_prefix(text: str) -> str:
     """``--thread``: a root thread id or the start of one; an empty one would pick every
     bundle, which no one asking for one request's rollout means."""
@@ -120,7 +165,8 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
 
     Args:
         root: the traces root.
-        args: ``ls``'s options (``status``, ``since``, ``before``, ``thread``, ``limit``).
+        args: ``ls``'s options (``status``, ``since``, ``before``, ``thread``, ``meta``,
+            ``limit``).
         rows: the rows are printed (threads, size and task read); else paths alone, whose
             bundles are read for their start and status only.
 
@@ -154,7 +200,9 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
                 continue
         if args.limit is not None and len(found) >= args.limit:
             break
-        info = _read(path, facts, wanted, rows=rows, left=left, open_logs=open_logs)
+        info = _read(
+            path, facts, wanted, rows=rows, left=left, open_logs=open_logs, meta=args.meta or []
+        )
         if info is not None:
             found.append(info)
     return Picked(found, unknown, left.count("recording"), total)
@@ -168,11 +216,13 @@ def _read(
     rows: bool,
     left: list[str],
     open_logs: OpenLogs,
+    meta: list[tuple[str, object]],
 ) -> BundleInfo | None:
     """One bundle's facts if its status is ``wanted`` (``None``: any, but paths alone leave
-    the bundles being recorded out, which ``left`` counts); ``facts``: its start and schema,
-    read from its manifest once (``sources.manifest_facts``); ``open_logs``: the command's one
-    scan of the logs held open."""
+    the bundles being recorded out, which ``left`` counts) and its metadata holds ``meta``
+    (read after the status: the whole log); ``facts``: its start and schema, read from its
+    manifest once (``sources.manifest_facts``); ``open_logs``: the command's one scan of the
+    logs held open."""
     # a partial capture is found in the whole log, which the status alone does not read
     whole = wanted is not None and "partial" in wanted
     if (wanted is not None or not rows) and not whole:
@@ -182,6 +232,8 @@ def _read(
             return None
         if wanted is not None and not matches(said, wanted):
             return None
+        if meta and not meta_matches(read_metadata(path), meta):
+            return None
         if not rows:
             started, schema = facts
             status, outcome = said.status, said.rollout_status
@@ -189,6 +241,8 @@ def _read(
             return BundleInfo(
                 path, started, status, outcome, 0, 0, None, lossy, False, schema, turn_failed
             )
+    elif meta and not meta_matches(read_metadata(path), meta):
+        return None
     info = bundle_info(path, task=rows, facts=facts, held=open_logs)
     if wanted is not None and not matches(info, wanted):
         return None  # its status changed between the two readings (a recorder closed it)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Final, TextIO, TypeAlias
 
 import attrs
-import orjson
 
 from ._log_status import NO_LOG, LogStatus, log_status
 from .model.json_check import manifest_value
@@ -329,70 +328,6 @@ def describe(info: BundleInfo, status_width: int = STATUS_WIDTH) -> str:
         f"{info.started:<19}  {status_text(info):<{status_width}}  {threads:>10}  "
         f"{human_size(info.size):>9}  " + one_line(str(info.path))
     )
-
-
-#: Where ``ls`` starts a bundle's task, on the line under its row: under the status, so the
-#: start times stay a column of their own to scan.
-_TASK_INDENT: Final = 21
-
-
-def ls_header(status_width: int = STATUS_WIDTH) -> str:
-    """``ls``'s heading: the columns of :func:`describe` (the task under each row needs
-    none)."""
-    return (
-        f"{'STARTED (UTC)':<19}  {'STATUS':<{status_width}}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE"
-    )
-
-
-#: The fewest columns a task gets, however narrow the terminal.
-_TASK_MIN: Final = 16
-
-
-def describe_task(info: BundleInfo, width: int) -> str:
-    """The line under a bundle's row in ``ls``: its task (``-`` when none was found), its
-    control characters spelled out, cut with ``…`` to end within ``width`` columns (a wide
-    character takes two)."""
-    from rich.cells import cell_len, get_character_cell_size  # the widths rich prints with
-
-    text = visible(info.task) if info.task is not None else "-"
-    room = max(width - _TASK_INDENT, _TASK_MIN)
-    if cell_len(text) > room:
-        kept: list[str] = []
-        used = 1  # the ``…``
-        for char in text:
-            used += get_character_cell_size(char)
-            if used > room:
-                break
-            kept.append(char)
-        text = "".join(kept) + "…"
-    return " " * _TASK_INDENT + text
-
-
-def describe_json(info: BundleInfo) -> str:
-    """One JSON object per bundle (``ls --json``): what :func:`describe` prints, with numbers
-    as numbers and the statuses as words, for scripts. A path that is not UTF-8 (its bytes
-    reach Python as lone surrogates) is written with ``\\udcXX`` escapes, which a JSON reader
-    in Python gives back as the same ``str`` (``os.fsencode`` makes the bytes of it)."""
-    row = {
-        "bundle": str(info.path),
-        "started": None if info.started == "-" else info.started,
-        "started_at_unix_ms": info.started_at_unix_ms,
-        "status": info.status,
-        "rollout_status": info.rollout_status,
-        "lossy": info.lossy,
-        "partial": info.partial,
-        "last_turn_failed": info.last_turn_failed,
-        "schema_version": info.schema_version,
-        "threads": info.threads,
-        "size_bytes": info.size,
-        "task": info.task,
-    }
-    try:
-        return orjson.dumps(row).decode()
-    except orjson.JSONEncodeError:  # a lone surrogate: the standard library escapes it
-        import json
-
-        return json.dumps(row, separators=(",", ":"))
 
 
 # --- resolving a command's argument -----------------------------------------------------------------

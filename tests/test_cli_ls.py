@@ -1,7 +1,7 @@
 """``rollout-trace ls ROOT`` (``rollout_trace_sdk/_cli_ls.py``): each bundle's row (start,
 status, threads, size, its task under it), the same facts as JSON (``--json``), a start no
 date can say, and what it refuses; which bundles its options pick (``_cli_ls_select.py``:
-``--status``, ``--since`` / ``--before``, ``--thread``, ``--limit``, paths alone with ``-1`` /
+``--status``, ``--since`` / ``--before``, ``--thread``, ``--meta``, ``--limit``, paths alone with ``-1`` /
 ``-0``) on a root of 300 bundles, and the clean-up docs/recording.md gives, run. Bundles
 recorded as in ``test_cli_sources`` (its ``root`` fixture: an older bundle with two threads,
 a newer one with a failed call); how a log's head and tail are read:
@@ -95,6 +95,7 @@ def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
             "threads",
             "size_bytes",
             "task",
+            "metadata",
         ]
         assert text.startswith(row["started"]) and text.split()[2] == row["status"]
         assert text.endswith(Path(row["bundle"]).name[-4:]) or row["bundle"] == str(odd)
@@ -102,6 +103,7 @@ def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
         assert row["status"] == "complete" and row["rollout_status"] == "completed"
         assert row["task"] == "hi" and row["lossy"] is row["partial"] is False
         assert row["schema_version"] == 3  # as recorded (test_cli_sources._record)
+        assert row["metadata"] == {}
     by_name = {Path(row["bundle"]).name: row for row in rows}
     assert by_name[odd.name]["size_bytes"] == by_name[failed.name]["size_bytes"] > 0
     assert by_name[failed.name]["threads"] == 1
@@ -365,6 +367,7 @@ def test_bad_options_are_usage_errors_naming_the_option_and_text(
         (["--status", "complete,done"], "argument --status: 'done' is no status (one of complete,"),
         (["--status", ""], "argument --status: '' is no status"),
         (["--limit", "0"], "argument --limit: '0': must be 1 or more"),
+        (["--meta", "=17"], "argument --meta: '=17': give KEY=VALUE, or KEY alone"),
         (["--limit", "x"], "argument --limit: 'x': must be 1 or more"),
         (["--json", "-0"], "argument -0: not allowed with argument --json"),
         (["--since", "1h", "--before", "2h"], "--since is not before --before"),
@@ -411,3 +414,54 @@ def test_a_bundle_a_lockless_writer_holds_is_recording(
             err == "1 bundle still being recorded is not listed (--status recording lists them)\n"
         )
     assert _names(run("ls", traces, "--status", "recording")[1]) == []
+
+
+def test_meta_picks_the_rollouts_whose_metadata_holds_the_value(tmp_path: Path) -> None:
+    """``--meta KEY=VALUE`` (user50: an RL user could not find one episode's bundle): the
+    value as JSON when it is, else text; a number equals a number, a boolean only a boolean,
+    a value recorded as text its text; ``KEY`` alone any value; each given must hold; and
+    ``--json`` lists each row's metadata."""
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+
+    root = tmp_path / "traces"
+
+    async def record() -> dict[str, Path]:
+        made = {}
+        for name, metadata in (
+            ("a", {"episode": 17, "task": "sort", "ok": True}),
+            ("b", {"episode": "17", "task": "sort"}),
+            ("c", {"episode": 18.0, "ok": 1}),
+            ("d", {}),
+        ):
+            async with open_rollout(root, model="m", metadata=metadata) as rollout:
+                rollout.add_metadata(name=name)
+            assert rollout.bundle_dir is not None
+            made[name] = rollout.bundle_dir
+        return made
+
+    made = anyio.run(record)
+    by_dir = {path.name: name for name, path in made.items()}
+
+    def picked(*meta: str) -> set[str]:
+        argv = [arg for m in meta for arg in ("--meta", m)]
+        code, out, err = run("ls", root, "--json", *argv)
+        assert code == 0, err
+        return {by_dir[Path(json.loads(line)["bundle"]).name] for line in out.splitlines()}
+
+    assert picked("episode=17") == {"a", "b"}  # 17, and "17" recorded as text
+    assert picked('episode="17"') == {"b"}
+    assert picked("episode=18") == {"c"}  # 18.0
+    assert picked("task=sort") == {"a", "b"}
+    assert picked("ok=true") == {"a"}  # not 1
+    assert picked("ok") == {"a", "c"}
+    assert picked("task=sort", "ok") == {"a"}
+    assert picked("missing") == set()
+    code, out, _ = run("ls", root, "--json", "--meta", "name=d")
+    assert code == 0
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert row["metadata"] == {"name": "d"}
+    code, out, _ = run("ls", root, "-1", "--meta", "name=a")
+    assert code == 0
+    assert [Path(line).name for line in out.splitlines()] == [made["a"].name]
