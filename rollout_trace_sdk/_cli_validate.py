@@ -18,6 +18,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Final, NamedTuple, TextIO
 
+from .reduce.liveness import OpenLogs
 from .reduce.validate import Report, validate_bundle
 from .sources import bundle_dirs, looks_like_bundle
 from .view.progress import reduction_progress
@@ -75,9 +76,9 @@ def _recorder_said(bundle: str | Path) -> list[str]:
     return [f"the recorder reported: {report}" for report in recorder_reports(Path(bundle))]
 
 
-def _validate(bundle: Path, err: TextIO) -> Report:
+def _validate(bundle: Path, err: TextIO, held: OpenLogs | None = None) -> Report:
     with reduction_progress(err, f"replaying {bundle.name}") as progress:
-        return validate_bundle(bundle, progress=progress)
+        return validate_bundle(bundle, progress=progress, held=held)
 
 
 def _notes(report: Report, err: TextIO) -> None:
@@ -121,7 +122,8 @@ def _validate_bundles(bundles: list[Path], where: str, out: TextIO, err: TextIO,
 
         verdicts = verdicts_in_workers(bundles, jobs)
     else:
-        verdicts = (_judge(_validate(bundle, err)) for bundle in bundles)
+        held = OpenLogs()  # one /proc scan for the command, not one an unclosed bundle
+        verdicts = (_judge(_validate(bundle, err, held)) for bundle in bundles)
     try:
         kinds = [_say(verdict, out, err) for verdict in verdicts]
     finally:
@@ -254,11 +256,12 @@ def _judge(report: Report) -> Verdict:
     return Verdict(notes, visible(_damage_line(report)), kind)
 
 
-def judge_in_worker(bundle: str) -> Verdict:
+def judge_in_worker(bundle: str, held: OpenLogs | None = None) -> Verdict:
     """:func:`_judge` of one bundle in a worker (no progress bar: its standard error is not
-    the command's), what it raised kept for the driver to raise in its turn."""
+    the command's), what it raised kept for the driver to raise in its turn; ``held``: the
+    batch's one ``/proc`` scan."""
     try:
-        return _judge(validate_bundle(bundle))
+        return _judge(validate_bundle(bundle, held=held))
     except Exception as exc:  # raised in order, as the serial loop would have
         import pickle
 

@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 
 from ._cli_validate import UNCHECKED, Verdict, judge_in_worker
 from ._pool import Pool
+from .reduce.liveness import OpenLogs
 from .view.visible import visible
 
 #: What the workers' forkserver imports once for all of them.
@@ -40,8 +41,9 @@ _Outcome = tuple[int, list[Verdict]]
 
 
 def _check(batch: _Batch) -> _Outcome:
-    """The workers' task: each bundle's verdict."""
-    return batch.first, [judge_in_worker(bundle) for bundle in batch.bundles]
+    """The workers' task: each bundle's verdict (one ``/proc`` scan for the batch)."""
+    held = OpenLogs()
+    return batch.first, [judge_in_worker(bundle, held) for bundle in batch.bundles]
 
 
 def _after_died(batch: _Batch, why: str) -> tuple[list[_Batch], _Outcome | None]:

@@ -247,3 +247,28 @@ def test_a_bundle_whose_worker_dies_each_time_is_named(demo: Path, tmp_path: Pat
     assert lines[1:] == [f"39 of 40 bundles OK under {root}"]
     assert len(killed) == 3  # in the pool, in its batch alone, then alone
     assert err.startswith(f"1 bundle not OK under {root}: 1 not checked (the worker "), err
+
+
+def test_a_workers_batch_of_unclosed_bundles_is_scanned_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's batch asks one ``/proc`` scan whether any of its unclosed bundles is being
+    written, not one a bundle (review review49); the batch's verdicts are the serial loop's."""
+    from rollout_trace_sdk._cli_validate import _judge
+    from rollout_trace_sdk._cli_validate_jobs import _Batch, _check
+    from rollout_trace_sdk.reduce import liveness
+    from rollout_trace_sdk.reduce.validate import validate_bundle
+    from tests.held_log import unclosed_bundle
+
+    names = tuple(str(unclosed_bundle(tmp_path / f"left{n}")) for n in range(4))
+    serial = [_judge(validate_bundle(name)) for name in names]
+    scans: list[object] = []
+    scan = liveness.logs_held_open
+
+    def counted() -> liveness.HeldLogs | None:
+        scans.append(1)
+        return scan()
+
+    monkeypatch.setattr(liveness, "logs_held_open", counted)
+    assert _check(_Batch(0, names)) == (0, serial)
+    assert len(scans) == (1 if Path("/proc/self/fdinfo").is_dir() else 0)

@@ -151,7 +151,9 @@ class OpenLogs:
 
 
 def log_is_held_open(
-    bundle: str | os.PathLike[str], seen: list[tuple[str, str]] | None = None
+    bundle: str | os.PathLike[str],
+    seen: list[tuple[str, str]] | None = None,
+    held: OpenLogs | None = None,
 ) -> bool | None:
     """``True`` when a process holds ``bundle``'s ``trace.jsonl`` open for writing (Codex's
     writer, which takes no lock; a reader's read-only descriptor does not count), ``False``
@@ -163,27 +165,33 @@ def log_is_held_open(
         seen: keeps the descriptor found (its process and number), looked at first the next
             time: a follower asks every quarter second while Codex waits for its model, and
             then looks at one descriptor rather than every one on the machine.
+        held: the command's one scan (:class:`OpenLogs`), asked instead of a scan of its
+            own: a command reading many bundles (``validate ROOT``, ``export ROOT``).
     """
     try:
         path = os.path.realpath(Path(bundle) / EVENT_LOG)
         log = os.stat(path)
     except OSError:
         return None
+    if held is not None:
+        return held.holds(log)
     if seen:
         if _holds(log, path, *seen[0]):
             return True
         seen.clear()
-    held = logs_held_open()
-    if held is None:
+    scanned = logs_held_open()
+    if scanned is None:
         return None
-    found = held.get((log.st_dev, log.st_ino))
+    found = scanned.get((log.st_dev, log.st_ino))
     if found is not None and seen is not None:
         seen.append(found)
     return found is not None
 
 
 def log_is_live(
-    bundle: str | os.PathLike[str], seen: list[tuple[str, str]] | None = None
+    bundle: str | os.PathLike[str],
+    seen: list[tuple[str, str]] | None = None,
+    held: OpenLogs | None = None,
 ) -> bool | None:
     """Whether a writer is at ``bundle``'s log now: ours holds its lock
     (:func:`log_is_written`), Codex holds it open for writing (:func:`log_is_held_open`).
@@ -194,14 +202,15 @@ def log_is_live(
     Args:
         bundle: the bundle directory.
         seen: as :func:`log_is_held_open`'s (a reader asking again and again).
+        held: as :func:`log_is_held_open`'s (a command asking of many bundles).
     """
     written = log_is_written(bundle)
     if written is True or _ends_closed(Path(bundle) / EVENT_LOG):
         return written
-    held = log_is_held_open(bundle, seen)
-    if held is True:
+    holder = log_is_held_open(bundle, seen, held)
+    if holder is True:
         return True
-    return written if written is not None else held
+    return written if written is not None else holder
 
 
 def _ends_closed(log: Path) -> bool:

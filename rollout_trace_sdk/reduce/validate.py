@@ -34,7 +34,7 @@ from . import errors as words
 from .bundle import EVENT_LOG, MANIFEST, Bundle, Progress, end_check_error
 from .confined import BundleFileError, BundleFiles, line_limit
 from .errors import ReduceError
-from .liveness import log_is_live
+from .liveness import OpenLogs, log_is_live
 from .schemas import event_gate_text, manifest_gate_text
 
 
@@ -530,13 +530,16 @@ class _Validator:
                 del problems[index]
 
 
-def validate_bundle(path: str | Path, *, progress: Progress | None = None) -> Report:
+def validate_bundle(
+    path: str | Path, *, progress: Progress | None = None, held: OpenLogs | None = None
+) -> Report:
     """Check every writer promise of the bundle at ``path``, then replay it; never raises for
     bad input.
 
     Args:
         path: the bundle directory.
         progress: told how far the replay (the long part) has read trace.jsonl.
+        held: the command's one ``/proc`` scan, for a command checking many bundles.
 
     Returns:
         A :class:`Report`; ``report.ok`` means no problem was found and the bundle reduces.
@@ -546,7 +549,7 @@ def validate_bundle(path: str | Path, *, progress: Progress | None = None) -> Re
     if not root.is_dir():
         validator.problem(validator.display, None, "not a bundle directory")
         return validator.report
-    live = log_is_live(root)  # asked first: a writer closing meanwhile leaves it whole
+    live = log_is_live(root, held=held)  # asked first: a writer closing meanwhile leaves it whole
     with validator.files:
         rollout_id = validator.manifest()
         if validator.schema in (None, *layout.SUPPORTED_SCHEMAS):

@@ -462,3 +462,32 @@ def test_a_bundle_a_lockless_writer_holds_waits_too(tmp_path: Path) -> None:
     assert code == 0, err
     rows = read_tables_rows(out, "SELECT recording_status FROM rollouts")
     assert rows == [("unclosed",)]
+
+
+@needs_proc
+def test_a_root_of_unclosed_bundles_is_scanned_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export ROOT``: whether each unclosed bundle is being recorded is asked of one
+    ``/proc`` scan for the run, not one a bundle (review review49: 40 bundles a crash left
+    unclosed, 40 scans of every descriptor on the machine); the one held open still waits."""
+    from rollout_trace_sdk.reduce import liveness
+
+    root, out = tmp_path / "root", tmp_path / "out"
+    root.mkdir()
+    live = unclosed_bundle(root / "live")
+    for n in range(4):
+        unclosed_bundle(root / f"left{n}")
+    scans: list[object] = []
+    scan = liveness.logs_held_open
+
+    def counted() -> liveness.HeldLogs | None:
+        scans.append(1)
+        return scan()
+
+    monkeypatch.setattr(liveness, "logs_held_open", counted)
+    with held_open(live):
+        code, stdout, err = _cli("export", str(root), "--to", str(out), "--jobs", "1")
+    assert code == 0, err
+    assert "exported 4 bundle(s), 0 failed, 0 unchanged (skipped), 1 still recording" in stdout
+    assert len(scans) == 1

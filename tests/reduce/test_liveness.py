@@ -103,6 +103,27 @@ def test_live_is_the_lock_or_a_writer_and_not_for_a_closed_log(tmp_path: Path) -
         assert log_is_live(bundle) is True
 
 
+def test_many_bundles_asked_of_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``log_is_live(..., held=)``: a command asking of many unclosed bundles asks the one
+    scan it holds (review review49: ``validate ROOT`` and ``export ROOT`` scanned ``/proc``
+    once a bundle), and each answers as a scan of its own would."""
+    bundles = [_bundle(tmp_path / str(n)) for n in range(3)]
+    scans: list[object] = []
+    scan = liveness.logs_held_open
+
+    def counted() -> liveness.HeldLogs | None:
+        scans.append(1)
+        return scan()
+
+    monkeypatch.setattr(liveness, "logs_held_open", counted)
+    held = OpenLogs()
+    with held_open(bundles[1]):
+        assert [log_is_live(b, held=held) for b in bundles] == [False, True, False]
+        assert [log_is_held_open(b, held=held) for b in bundles] == [False, True, False]
+    assert len(scans) == 1
+    assert log_is_held_open(tmp_path / "none", held=held) is None  # no log: nothing asked
+
+
 def test_without_proc_nothing_is_scanned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another system (no ``/proc``): nothing to tell, and a held log is not live (today's
     reading: ``unclosed``)."""
