@@ -59,19 +59,23 @@ def report_dropped(turn: Turn, who: dict[str, str], what: str, problems: list[Pr
         )
 
 
-def started_ms(started_at: object) -> int | None:
+def started_ms(started_at: object, earliest: int) -> int | None:
     """``Turn.inference(started_at=)`` as a wall time in Unix milliseconds (``None``: now).
 
     A time later than now is now: a clock that disagrees (another host's) must not make a
-    call end before it starts. Anything but an aware ``datetime`` or ISO-8601 text with a
-    zone is warned about and taken as now: a naive time could be any zone's, and a wrong
-    value must not fail the agent."""
+    call end before it starts. A time before ``earliest`` (its turn's start) is that: a call
+    does not start before its turn, nor its rollout (an Agents SDK model call outside every
+    agent span is recorded once the bundle opened at its end: its ``started_at`` came before
+    the rollout's, and ``summary`` said 414 ms in calls of a 9 ms rollout; review49).
+    Anything but an aware ``datetime`` or ISO-8601 text with a zone is warned about and
+    taken as now: a naive time could be any zone's, and a wrong value must not fail the
+    agent."""
     if started_at is None:
         return None
     try:  # the agent's value: its own tzinfo may raise, and that must not fail the agent
         when = datetime.fromisoformat(started_at) if isinstance(started_at, str) else started_at
         if isinstance(when, datetime) and when.utcoffset() is not None:
-            return min((when - _EPOCH) // _MS, now_ms())
+            return max(min((when - _EPOCH) // _MS, now_ms()), earliest)
     except Exception:  # warned about below, as any value that is no time
         pass
     warn(
@@ -180,7 +184,9 @@ class InferenceCall(ModelRequest):
             )
         # a turn that ends first ends its running calls; a call whose start was lost (the
         # queue full, schema 2) stays the caller's, to count what its answer would record
-        self._lost = not self._start(started, turn, wall_ms=started_ms(started_at))
+        self._lost = not self._start(
+            started, turn, wall_ms=started_ms(started_at, turn._started_ms)
+        )
         #: the request's items as the reducers rebuild them (None: the start is not recorded)
         self._history = (
             None

@@ -60,7 +60,7 @@ _OUTCOMES: Final = tuple(_TURN_STATUS)
 class Turn(Handle):
     """One Codex turn on a thread: its inference calls, tool calls and accepted history."""
 
-    __slots__ = ("_started_s", "last_agent_message", "thread", "turn_id")
+    __slots__ = ("_started_ms", "_started_s", "last_agent_message", "thread", "turn_id")
 
     #: a turn the rollout finds open when it closes normally was never ended: counted and
     #: warned about (``Runtime.close_all``)
@@ -73,9 +73,10 @@ class Turn(Handle):
         self.turn_id = turn_id
         self.last_agent_message: str | None = None
         self._started_s = now_ms() // 1000
-        if not self._emit(ev.CodexTurnStarted(turn_id, thread.thread_id)) and (
-            self._start_dropped()  # the caller hands out NULL_TURN instead
-        ):
+        started = self._emit(ev.CodexTurnStarted(turn_id, thread.thread_id))
+        #: no earlier than its start line's wall time: a call starts no earlier (``inference``)
+        self._started_ms = now_ms()
+        if not started and self._start_dropped():  # the caller hands out NULL_TURN instead
             return
         rt = self._rt  # the runtime that counts, past the bundle's ceiling
         parent = thread.parent
@@ -209,7 +210,8 @@ class Turn(Handle):
                 aware ``datetime`` or ISO-8601 text, as an Agents SDK span's
                 ``started_at``): ``inference_started`` carries it as its wall time, so the
                 call's duration is the model's latency. Now when not given (a time later
-                than now is now; one that is no time is warned about and now).
+                than now is now, one before the turn started is the turn's start; one that
+                is no time is warned about and now).
 
         Returns:
             The inference call, to end with :meth:`InferenceCall.completed` (or ``failed``

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
@@ -32,11 +33,16 @@ def _ms(when: datetime) -> int:
     return (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
-async def _one_call(root: Path, started_at: Any) -> dict[str, Any]:
+async def _one_call(root: Path, started_at: Any, *, ran_ms: int = 0) -> dict[str, Any]:
+    """One call recorded ``ran_ms`` after its turn opened; ``started_at`` called with when
+    the turn had opened, when it is a function (a call that started in its turn)."""
     async with open_rollout(root, model="gpt-test") as rollout, rollout.root.turn() as turn:
         turn.accept(USER)
         request = {"model": "gpt-test", "input": [USER]}
-        async with turn.inference(request, started_at=started_at) as call:
+        opened = datetime.now(UTC)
+        await anyio.sleep(ran_ms / 1000)  # the model's latency: recorded after it ran
+        given = started_at(opened) if callable(started_at) else started_at
+        async with turn.inference(request, started_at=given) as call:
             call.completed(response_id="resp-1", output_items=[ANSWER])
     bundle = bundle_in(root)
     seqs = [e["seq"] for e in events(bundle)]
@@ -47,19 +53,29 @@ async def _one_call(root: Path, started_at: Any) -> dict[str, Any]:
 
 
 async def test_the_call_starts_when_it_was_said_to(tmp_path: Path, schema: int) -> None:
-    started = datetime.now(UTC) - timedelta(milliseconds=1500)
-    execution = await _one_call(tmp_path, started)
-    assert execution["started_at_unix_ms"] == _ms(started)
-    assert 1500 <= execution["ended_at_unix_ms"] - execution["started_at_unix_ms"] < 60_000
+    said: list[datetime] = []
+
+    def at_open(opened: datetime) -> datetime:
+        said.append(opened)
+        return opened
+
+    execution = await _one_call(tmp_path, at_open, ran_ms=300)
+    assert execution["started_at_unix_ms"] == _ms(said[0])
+    assert 300 <= execution["ended_at_unix_ms"] - execution["started_at_unix_ms"] < 60_000
     [line] = of_type(bundle_in(tmp_path), "inference_started")
-    assert line["wall_time_unix_ms"] == _ms(started)
+    assert line["wall_time_unix_ms"] == _ms(said[0])
 
 
 async def test_an_iso_text_start_is_read(tmp_path: Path) -> None:
     """The Agents SDK's ``span.started_at`` is ISO-8601 text."""
-    started = datetime.now(UTC) - timedelta(milliseconds=700)
-    execution = await _one_call(tmp_path, started.isoformat())
-    assert execution["started_at_unix_ms"] == _ms(started)
+    said: list[datetime] = []
+
+    def at_open(opened: datetime) -> str:
+        said.append(opened)
+        return opened.isoformat()
+
+    execution = await _one_call(tmp_path, at_open, ran_ms=100)
+    assert execution["started_at_unix_ms"] == _ms(said[0])
 
 
 async def test_a_start_in_the_future_is_now(tmp_path: Path) -> None:
@@ -93,3 +109,30 @@ async def test_a_start_that_is_no_time_is_now(tmp_path: Path, started_at: object
     with pytest.warns(RecorderWarning, match="started_at"):
         execution = await _one_call(tmp_path, started_at)
     assert execution["started_at_unix_ms"] >= before
+
+
+@pytest.mark.parametrize("before", [timedelta(hours=2), timedelta(days=365 * 60)])
+async def test_a_start_before_its_turn_is_the_turns_start(
+    tmp_path: Path, schema: int, before: timedelta
+) -> None:
+    """A call cannot start before its turn (nor its rollout): a time before the turn's start
+    (a span the Agents SDK processor records only once the bundle opened at its end, another
+    host's clock, a time from the wrong day) is the turn's start. Taken as given, the call
+    began before the rollout: ``summary`` said 414 ms in model calls of a 9 ms rollout, and
+    the Perfetto trace drew it at a negative time (review49)."""
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        turn.accept(USER)
+        request = {"model": "gpt-test", "input": [USER]}
+        started = datetime.now(UTC) - before
+        async with turn.inference(request, started_at=started) as call:
+            call.completed(response_id="resp-1", output_items=[ANSWER])
+    state = reduced_by_both(bundle_in(tmp_path))
+    [call_state] = state["inference_calls"].values()
+    [turn_state] = state["codex_turns"].values()
+    execution = call_state["execution"]
+    assert state["started_at_unix_ms"] <= turn_state["execution"]["started_at_unix_ms"]
+    assert turn_state["execution"]["started_at_unix_ms"] <= execution["started_at_unix_ms"]
+    assert execution["started_at_unix_ms"] <= execution["ended_at_unix_ms"]

@@ -7,6 +7,7 @@ span's own ``started_at``."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,27 @@ def test_a_model_calls_duration_is_its_spans(
         assert start == sdk_start
         assert sdk_end - sdk_start >= 200
         assert abs((end - start) - (sdk_end - sdk_start)) <= _SLACK_MS
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_model_call_outside_every_agent_starts_in_its_turn(
+    tmp_path: Path, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    """A model call traced outside every agent span (an agent's own LLM call in a
+    ``generation_span``) ends before any agent span started: the bundle opens at its end, and
+    its ``started_at`` came before the rollout's start. Taken as given, the call began before
+    its rollout and its turn: ``summary`` said 414 ms in model calls of a 9 ms rollout, the
+    Perfetto trace drew it at -405 ms (review49). It starts at its turn's start."""
+    from agents.tracing import generation_span, trace
+
+    register(processors, tmp_path, schema_version=schema)
+    with trace("own calls"), generation_span(input=[{"role": "user", "content": "hi"}]) as g:
+        time.sleep(0.05)  # the model's latency: the bundle opens after the span started
+        g.span_data.output = [{"role": "assistant", "content": "hello"}]
+        g.span_data.model = "gpt-test"
+    [bundle] = trace_bundles(tmp_path)
+    state = reduced_by_both(bundle)
+    [call] = state["inference_calls"].values()
+    [turn] = state["codex_turns"].values()
+    assert state["started_at_unix_ms"] <= turn["execution"]["started_at_unix_ms"]
+    assert turn["execution"]["started_at_unix_ms"] <= call["execution"]["started_at_unix_ms"]
