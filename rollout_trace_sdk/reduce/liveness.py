@@ -158,7 +158,8 @@ def log_is_held_open(
     """``True`` when a process holds ``bundle``'s ``trace.jsonl`` open for writing (Codex's
     writer, which takes no lock; a reader's read-only descriptor does not count), ``False``
     when none this user may look into does, ``None`` when this system has no ``/proc`` to
-    tell or the log cannot be read. Nothing is opened but ``/proc``'s own files.
+    tell or the log cannot be read (or is no regular file: a symlink is not followed).
+    Nothing is opened but ``/proc``'s own files.
 
     Args:
         bundle: the bundle directory.
@@ -169,6 +170,11 @@ def log_is_held_open(
             own: a command reading many bundles (``validate ROOT``, ``export ROOT``).
     """
     try:
+        # a regular file, not followed through a symlink: as every reader (which refuses
+        # to read it) and the lock and tail probes (``validate`` said a log it refused was
+        # being recorded: review49); the directories above it may be links
+        if not stat.S_ISREG(os.lstat(Path(bundle) / EVENT_LOG).st_mode):
+            return None
         path = os.path.realpath(Path(bundle) / EVENT_LOG)
         log = os.stat(path)
     except OSError:

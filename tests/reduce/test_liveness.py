@@ -124,6 +124,22 @@ def test_many_bundles_asked_of_one_scan(tmp_path: Path, monkeypatch: pytest.Monk
     assert log_is_held_open(tmp_path / "none", held=held) is None  # no log: nothing asked
 
 
+def test_a_symlinked_log_is_not_looked_through(tmp_path: Path) -> None:
+    """A bundle whose ``trace.jsonl`` is a symlink (to a log a writer holds): every reader
+    refuses to read such a log, and the lock and the tail are not followed through it, but
+    ``log_is_held_open`` followed it, and ``validate`` said the bundle it had just refused was
+    being recorded (review review49): nothing can be told of it."""
+    target = _bundle(tmp_path / "real")
+    bundle = tmp_path / "linked"
+    bundle.mkdir()
+    (bundle / EVENT_LOG).symlink_to(target / EVENT_LOG)
+    with held_open(target):
+        assert log_is_held_open(target) is True
+        assert log_is_held_open(bundle) is None
+        assert log_is_held_open(bundle, held=OpenLogs()) is None
+        assert log_is_live(bundle) is None
+
+
 def test_without_proc_nothing_is_scanned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another system (no ``/proc``): nothing to tell, and a held log is not live (today's
     reading: ``unclosed``)."""
