@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ._agent_kept import PausedFiles
-from ._agent_spans import SpanScope, WaitingCall, settle, span_call
+from ._agent_spans import SpanScope, WaitingCall, approval, settle, span_call
 
 #: paused runs whose waiting calls are kept for a run resumed from their state
 PAUSED_KEPT: Final = 64
@@ -135,6 +135,9 @@ class PausedRuns:
         for entry in [entry for entry in self._runs if _holds(entry[1], call_ids)]:
             self._runs.remove(entry)
             self._answered.append(entry[1])
+            for waiting in entry[1]:
+                if waiting.tool is not None and waiting.thread is not None:
+                    approval(waiting.thread, waiting.tool, waiting.call, "rejected")
 
     def paused(self, ctx: SpanScope) -> None:
         """The agent ``ctx``'s run ended with calls waiting (``ctx.unanswered``): their
@@ -173,11 +176,16 @@ class PausedRuns:
         return waiting
 
     def ended(self) -> list[tuple[str, list[WaitingCall]]]:
-        """The trace ends: the calls no run resumed in it ran end as the SDK traced them
-        (``"None"``, their output in no turn). Returns each paused run's agent and calls
-        (:meth:`WaitingCall.kept`), for a run resumed in a later bundle."""
+        """The trace ends: the calls no run resumed in it ran are left running, waiting for
+        an approval (:meth:`WaitingCall.left_waiting`; they ended ``"None"``, completed, as
+        if the tool had run), those a resumed run rejected end as the SDK traced them.
+        Returns each paused run's agent and calls (:meth:`WaitingCall.kept`), for a run
+        resumed in a later bundle."""
         runs = [(agent, [waiting.kept() for waiting in calls]) for agent, calls in self._runs]
-        for calls in [*(calls for _, calls in self._runs), *self._answered]:
+        for _, calls in self._runs:
+            for waiting in calls:
+                waiting.left_waiting()
+        for calls in self._answered:
             settle(calls)
         self._runs.clear()
         self._answered.clear()

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ..record._plain import to_plain
+from ..record.threads import AgentThread
 from ..record.tools import ToolCall
 from ..record.turns import Turn
 
@@ -111,7 +112,7 @@ class WaitingCall:
     bundle left), ended with ``answer`` (the ``"None"`` the SDK traced) by :meth:`settle`
     unless a resumed run runs it."""
 
-    __slots__ = ("answer", "call", "inner", "tool")
+    __slots__ = ("answer", "call", "inner", "thread", "tool")
 
     def __init__(
         self,
@@ -119,9 +120,12 @@ class WaitingCall:
         tool: ToolCall | None = None,
         answer: dict[str, Any] | None = None,
         inner: PausedAgentRun | None = None,
+        thread: AgentThread | None = None,
     ) -> None:
         self.call = call
         self.tool = tool
+        #: the thread of ``tool``
+        self.thread = thread
         self.answer = answer
         #: the call is an agent run as a tool's, which ended with calls of its own waiting
         self.inner = inner
@@ -144,6 +148,21 @@ class WaitingCall:
         inner = self.inner
         calls = [call.kept() for call in inner.calls] if inner is not None else None
         return WaitingCall(dict(self.call), inner=PausedAgentRun(None, calls) if calls else None)
+
+    def left_waiting(self) -> None:
+        """Its run ended with it waiting and no run resumed in the trace ran it: it was
+        waiting for an approval (a tool that returned ``None`` and stopped the run is traced
+        alike, and recorded so too), so it is left running, with its agent run as a tool's
+        calls, and an ``agents_sdk_approval`` event (``pending``) says why; a run resumed
+        in another bundle runs it there (:func:`approval`)."""
+        tool, self.tool = self.tool, None
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            inner.left_waiting()
+        if tool is not None and self.thread is not None:
+            approval(self.thread, tool, self.call, "pending")
+        if tool is not None:
+            tool.left_open()
 
     def settle(self) -> None:
         """End the call as the SDK traced it: what runs next is no resumed run of it."""
@@ -174,6 +193,15 @@ class PausedAgentRun:
         self.calls = calls
         self.caller = caller
 
+    def left_waiting(self) -> None:
+        """Its caller's call was left waiting (:meth:`WaitingCall.left_waiting`): so are
+        its calls; its thread ends (the run paused)."""
+        for call in self.calls:
+            call.left_waiting()
+        self.calls.clear()
+        if self.turn is not None:
+            self.turn.thread.end("completed")
+
     def finish(self) -> None:
         """No resumed run goes on with it: its calls end as the SDK traced them, and its
         thread. Its caller's turn still running (the run went on: the tools returned
@@ -186,6 +214,31 @@ class PausedAgentRun:
         if caller is not None and not caller.ended:
             caller.accept_agent_message(turn.report_result(status="completed"))
         turn.thread.end("completed")
+
+
+def approval(
+    thread: AgentThread, tool: ToolCall, call: Mapping[str, Any] | None, status: str
+) -> None:
+    """Record that the tool call ``tool`` of ``thread`` (the model's ``call``) waits for an
+    approval (``pending``), or was ``approved`` (a resumed run runs it) or ``rejected``: a
+    protocol event both Codex reducers skip (its envelope names no thread: the body does),
+    read by ``view/approvals.py`` for ``show``, the page and the exports."""
+    body = {
+        "tool_call_id": tool.tool_call_id,
+        "call_id": (call or {}).get("call_id"),
+        "thread_id": thread.thread_id,
+        "status": status,
+    }
+    thread.protocol_event("agents_sdk_approval", body)
+
+
+def rejected(waiting: list[WaitingCall] | None) -> None:
+    """The calls of ``waiting`` a resumed run did not run before its model call were
+    rejected (its request answers them with the rejection): said for those of this bundle
+    (:func:`approval`), before they end (:func:`settle`)."""
+    for call in waiting or ():
+        if call.tool is not None and call.thread is not None and call.inner is None:
+            approval(call.thread, call.tool, call.call, "rejected")
 
 
 def settle(waiting: list[WaitingCall] | None) -> None:
@@ -441,7 +494,7 @@ def record_function(ctx: SpanScope, span: Any) -> None:
     if waits:
         # open until the run goes on (the tool returned None) or a resumed run runs it
         assert ctx.call is not None
-        ctx.unanswered.append(WaitingCall(ctx.call, tool, answer, inner))
+        ctx.unanswered.append(WaitingCall(ctx.call, tool, answer, inner, ctx.turn.thread))
         return
     tool.completed(answer)
 

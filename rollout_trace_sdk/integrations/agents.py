@@ -58,10 +58,12 @@ from ._agent_recording import TraceRecording
 from ._agent_spans import (
     SPAN_CALLS,
     SpanScope,
+    approval,
     error_text,
     record_function,
     record_generation,
     record_response,
+    rejected,
     settle,
     take_span_call,
 )
@@ -344,6 +346,7 @@ class RolloutTraceProcessor(TracingProcessor):
                     if parent.resuming is None and (first or recording.paused.waiting()):
                         parent.answers_paused = True
                     settle(parent.unanswered)  # the tools returned None
+                    rejected(parent.resuming)
                     settle(parent.resuming)  # the resumed run did not run these (rejected)
                     parent.resuming = []
             return
@@ -358,9 +361,12 @@ class RolloutTraceProcessor(TracingProcessor):
             data = span.span_data
             name = str(data.name)
             call = take_span_call(ctx, name)
+            resumed = None
             if call is None and parent.resuming != []:  # a run resumed from a state, perhaps
                 resumed = recording.paused.resume(parent, name, span.trace_id, self._paused)
                 if resumed is not None and resumed.runs_in(ctx):  # its tool call, still open
+                    if ctx.inner is None and ctx.tool is not None:  # it waited itself
+                        approval(ctx.turn.thread, ctx.tool, ctx.call, "approved")
                     return
                 call = resumed.call if resumed is not None else None
                 if resumed is not None:  # kept: its agent run as a tool's calls, if any
@@ -372,6 +378,8 @@ class RolloutTraceProcessor(TracingProcessor):
                 SPAN_CALLS.get(str(call.get("type"))) if call else "function_call_output"
             )
             ctx.tool = ctx.turn.tool_call(call_id, name, arguments=arguments or "{}")
+            if resumed is not None and ctx.inner is None:  # another bundle's paused run's
+                approval(ctx.turn.thread, ctx.tool, call, "approved")
 
     def _replay(self, recording: TraceRecording, task: str | None, ctx: SpanScope | None) -> None:
         """Record the spans held under the task span ``task`` (``_agent_early.py``) now that

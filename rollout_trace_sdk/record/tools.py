@@ -364,6 +364,16 @@ class ToolCall(ToolRuntime):
         if not self._done:
             self._rt._open[id(self)] = (self._close_at_shutdown, self._turn.thread)
 
+    def left_open(self) -> None:
+        """Leave the call running in this bundle: it waits for something outside the rollout
+        (an Agents SDK run paused for an approval, ended with the call waiting; a run
+        resumed from its state runs it in a bundle of its own, if ever). Nothing ends it
+        here, not its turn's, its thread's or the rollout's end, which would record it cut
+        off: the reducers show it ``running``, never ended, as Codex leaves an exec waiting
+        for approval when its session ends. Only the first ending call counts: one that
+        ended already is left as it is, and a later end records nothing."""
+        self._finish()
+
     def resume_in(self, turn: Turn) -> None:
         """The call, kept past its turn (:meth:`outlive_turn`), goes on in ``turn``, a later
         turn of its thread: its end and its output are recorded there, and ``turn``'s end
@@ -405,7 +415,7 @@ class _NullToolCall(NullLifecycle, ToolCall):
     __slots__ = ()
     INSTANCE: ClassVar[ToolCall]
 
-    completed_value = cancelled = stdin_target = outlive_turn = resume_in = ignore
+    completed_value = cancelled = stdin_target = outlive_turn = resume_in = left_open = ignore
     runtime_started = runtime_ended = ignore
     agent_interacted = agent_interrupted = wait_started = wait_ended = ignore
     exec_started = returning(lambda: _NullTerminalSession.INSTANCE)

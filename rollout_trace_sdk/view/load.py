@@ -80,10 +80,11 @@ def bundle_state(
 ) -> Any:
     """``bundle``'s reduced state (parsed from ``state_bytes``, or its ``state.json``) as the
     viewer reads it: marked live when ``live`` (:func:`mark_live`, asked before the
-    reduction), with the error texts, guardrails, agents run as tools' calls, the rollout's
-    metadata and cut checkpoints read from the bundle put back (``known``: the tool results'
+    reduction), with the error texts, guardrails, agents run as tools' calls, approvals, the
+    rollout's metadata and cut checkpoints read from the bundle put back (``known``: the tool results'
     texts read before, ``payloads.tool_result_texts``)."""
     from .agent_tools import annotate_agent_tools
+    from .approvals import annotate_approvals
     from .checkpoints import annotate_cut_checkpoints
     from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
@@ -96,6 +97,7 @@ def bundle_state(
     annotate_guardrails(state, bundle)
     annotate_agent_tools(state, bundle)
     annotate_metadata(state, bundle)
+    annotate_approvals(state, bundle)
     annotate_cut_checkpoints(state, bundle)
     return state
 

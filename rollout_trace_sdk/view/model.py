@@ -317,6 +317,8 @@ class _Builder:
         if tool.get("model_visible_call_id"):
             record["call_id"] = tool["model_visible_call_id"]
         record.update(self.stop(tool, ending_turn_id(self.state, tool)))
+        if isinstance(tool.get("approval"), str):  # an Agents SDK approval (approvals.py)
+            record["appr"] = tool["approval"]
         if isinstance(tool.get("error_text"), str):  # from its raw result (see payloads.py)
             record["err"] = clip(tool["error_text"])
         if isinstance(tool.get("result_text"), str):  # an output no request carried (idem)

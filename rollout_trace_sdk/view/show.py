@@ -25,7 +25,7 @@ from .show_format import ARGS_CHARS as _ARGS_CHARS
 from .show_format import FAILED as _FAILED
 from .show_format import Line as Line
 from .show_format import Segment as Segment
-from .show_format import action_label, guardrail_lines, kind_words
+from .show_format import action_label, approval_segments, guardrail_lines, kind_words
 from .show_format import clip as _clip
 from .show_format import counted as _counted
 from .show_format import duration as _duration
@@ -299,6 +299,7 @@ class _Transcript:
                 (f"{tool['name']}{target} ", "bold yellow"),
                 (f"{tool.get('call_id') or short_id(tool['id'])} · ", "dim"),
                 (str(tool.get("st")), _status_style(tool.get("st"))),
+                *approval_segments(tool),
                 (f" · {_duration(tool, self.known)}", "dim"),
             ),
         )

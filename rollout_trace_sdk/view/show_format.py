@@ -233,3 +233,22 @@ def render_rich(lines: Sequence[Line], console: Any) -> None:
         for piece in text.wrap(console, max(console.width - pad, _MIN_WRAP)):
             piece.rstrip()
             console.print(Text.assemble(" " * pad, piece), soft_wrap=True)
+
+
+#: What ``show`` says after a tool call's status for an Agents SDK approval (``appr``, from
+#: ``approvals.py``): a call left running because its run paused for an approval is waiting,
+#: not cut off or lost.
+APPROVAL_WORDS: Final = {
+    "pending": "waiting for approval",
+    "approved": "approved",
+    "rejected": "rejected",
+}
+
+
+def approval_segments(tool: Mapping[str, Any]) -> tuple[Segment, ...]:
+    """`` · waiting for approval`` (or ``approved``, ``rejected``) after a tool call's
+    status, for a call that waited for an Agents SDK approval; nothing for any other."""
+    words = APPROVAL_WORDS.get(str(tool.get("appr")))
+    if words is None:
+        return ()
+    return ((" · ", "dim"), (words, "yellow" if tool.get("appr") == "pending" else "cyan"))

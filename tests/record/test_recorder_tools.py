@@ -575,6 +575,29 @@ async def test_a_call_kept_past_its_turn_ends_in_the_turn_that_runs_it(
     assert not loss_report(bundle)
 
 
+async def test_a_call_left_open_stays_running_past_the_rollouts_end(
+    tmp_path: Path, schema: int
+) -> None:
+    """A tool call left open (``left_open``: an Agents SDK run paused with it waiting for an
+    approval, to be resumed in another bundle) is not cut off by its turn's, thread's or the
+    rollout's end (``cancelled`` / ``aborted``): it stays ``running`` with no result, as
+    Codex leaves an exec waiting for approval; a later end records nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            loop = Loop(turn)
+            await loop.infer(function_call("call_a", "get_weather", {"city": "Oslo"}))
+            waiting = turn.tool_call("call_a", "get_weather", arguments='{"city":"Oslo"}')
+            waiting.left_open()
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle, tmp_path)
+    [tool] = state["tool_calls"].values()
+    assert tool["execution"]["status"] == "running"
+    assert tool["execution"]["ended_seq"] is None
+    assert not of_type(bundle, "tool_call_ended")
+    assert not loss_report(bundle)
+
+
 async def test_both_runtime_events_refused_on_an_exec_call_say_what_to_use(
     tmp_path: Path,
 ) -> None:

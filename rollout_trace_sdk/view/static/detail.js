@@ -155,20 +155,24 @@ function sentInHtml(t) {
   return h ? `<span data-testid="sent-in">${h}</span>` : "";
 }
 
+const APPROVAL = {pending: "waiting for approval", approved: "approved", rejected: "rejected"};
+
 function showTool(i) {
   const m = S.m, t = m.tools[i];
   let h = `<h2><i class="dot tool"></i>${esc(t.name)} ${stTag(t.st)}</h2>`;
   const caller = S.toolCall[i];
   h += kv([["tool call id", `<span class=mono>${esc(t.id)}</span>`], ["model call id", t.call_id ? `<span class=mono>${esc(t.call_id)}</span>` : ""],
     ["agent", threadLink(t.t)], ["duration", dur(t)], ["started by", caller >= 0 ? callLink(caller) : t.cell != null ? "a code cell" : ""], ["output sent in", sentInHtml(t)],
-    ["target agent", esc(t.target_agent_path || "")], ["mcp call", esc(t.mcp_call_id || "")]]);
+    ["target agent", esc(t.target_agent_path || "")], ["mcp call", esc(t.mcp_call_id || "")],
+    // an Agents SDK approval (view/approvals.py): a call its run paused at waits, not lost
+    ["approval", t.appr ? `<span data-testid="tool-approval">${esc(APPROVAL[t.appr] || t.appr)}</span>` : ""]]);
   if (FAILED.has(t.st)) h += `<div class="error-box" data-testid="error"><b>${esc(t.st)}</b><pre class="err">${esc(errorText(t))}</pre></div>`;
   const args = t.ci.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
   h += `<h3>Arguments</h3><pre data-testid="tool-args">${hlNotes(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>` + rawJson(t.ci);
   // each output item's text with its image parts linked, and their thumbnails under it
   const outIx = t.oi.filter((ix) => m.items[ix] && m.items[ix].text);
   const out = outIx.map((ix) => hlNotes(m.items[ix].text, ix)).join("\n");
-  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${out || hlNotes(t.output_preview || t.result || lostText("result", t.res) || (t.ne ? "(none: it never ended)" : t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>` +
+  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${out || hlNotes(t.output_preview || t.result || lostText("result", t.res) || (t.appr === "pending" ? "(none: it is waiting for approval)" : t.ne ? "(none: it never ended)" : t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>` +
     rawJson(t.oi) + outIx.map((ix) => thumbsHtml(m.items[ix], ix)).join("");
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) {

@@ -8,6 +8,7 @@ resumed run runs its own), reduced the same by Codex and by ours."""
 from __future__ import annotations
 
 import asyncio
+import io
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from agents.tracing import trace
 from rollout_trace_sdk.integrations._agent_spans import _traced_result
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.record import RecorderWarning
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.show import transcript_lines
+from rollout_trace_sdk.view.show_format import render_plain
 
 from ...record.recorder_support import loss_report, of_type
 from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
@@ -88,6 +92,18 @@ def test_a_run_resumed_in_the_callers_trace_runs_the_paused_call(
     assert not loss_report(bundle)
 
 
+def _annotated(bundle: Path) -> list[dict[str, Any]]:
+    """The tool calls of ``bundle`` as the readers load them (with their ``approval``)."""
+    return list(load_state(bundle)["tool_calls"].values())
+
+
+def _shown(bundle: Path) -> str:
+    """``show``'s transcript of ``bundle``, plain."""
+    out = io.StringIO()
+    render_plain(transcript_lines(load_state(bundle)), out)
+    return out.getvalue()
+
+
 async def _resume(root: Path, runs: list[tuple[Agent[Any], Any]], config: RunConfig) -> list[Path]:
     """Resume each (agent, state) in turn: the bundle each resumed run made, in that order
     (told by the bundles that appear, whatever the clock's resolution)."""
@@ -104,6 +120,46 @@ def _call(bundle: Path) -> tuple[str, str]:
     """The one tool call of a resumed run's bundle: its id and arguments."""
     [tool] = reduce_both(bundle)["tool_calls"].values()
     return tool["tool_call_id"], tool["summary"]["input_preview"]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_the_paused_runs_bundle_says_its_call_waits_and_the_resumed_runs_that_it_was_approved(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    """Paused and resumed with ``Runner.run``'s own traces (two bundles, openai-agents 0.25:
+    a user's report, agents50). The paused run's call, which never ran, read ``completed →
+    None`` in show, summary and the page, and nothing said it waited for an approval (the
+    SDK traces it as a tool that returned ``None``). Now it is left running (no end, no
+    result: Codex leaves an exec waiting for approval so) with an ``agents_sdk_approval``
+    event that show and the page read (``waiting for approval``), and the resumed run's
+    bundle says the call was approved and ran."""
+    register(processors, tmp_path, schema_version=schema)
+    agent = approval_agent(fake.base_url)
+
+    async def run() -> Any:
+        return (await Runner.run(agent, await _paused(agent))).final_output
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        assert asyncio.run(run()) == REPORT
+    paused, resumed = sorted(
+        trace_bundles(tmp_path), key=lambda b: reduce_both(b)["started_at_unix_ms"]
+    )
+    [waiting] = reduce_both(paused)["tool_calls"].values()
+    assert waiting["tool_call_id"] == "call_weather"
+    assert waiting["execution"]["status"] == "running"
+    assert waiting["execution"]["ended_seq"] is None
+    assert waiting["raw_result_payload_id"] is None
+    assert not of_type(paused, "tool_call_ended")
+    [tool] = load_state(paused)["tool_calls"].values()
+    assert tool["approval"] == "pending"
+    assert "get_weather call_weather · running · waiting for approval" in _shown(paused)
+    [ran] = load_state(resumed)["tool_calls"].values()
+    assert (ran["tool_call_id"], ran["execution"]["status"]) == ("call_weather", "completed")
+    assert ran["approval"] == "approved"
+    assert "call_weather · completed · approved" in _shown(resumed)
+    assert not loss_report(paused)
+    assert not loss_report(resumed)
 
 
 @pytest.mark.parametrize(
@@ -223,7 +279,8 @@ def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_its_thread(
     its run's thread, and the resumed run's was ``call_<span id>`` with ``{}`` in a thread of
     its own (``/root/asker_2``). Now Asker's thread stays open while its call waits, and the
     resumed run is a later turn of it, which runs (or rejects) the model's one call; never
-    resumed, the call ends with the trace as the SDK traced it, with no result reported."""
+    resumed, the calls are left running, waiting for approval (agents50: they ended
+    completed, "None", as the SDK traced them), with no result reported."""
     register(processors, tmp_path, schema_version=schema)
     agent = asking_triage(fake.base_url)
 
@@ -260,14 +317,20 @@ def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_its_thread(
     assert bergen["summary"]["input_preview"] == '{"city":"Bergen"}'
     assert bergen["started_by_codex_turn_id"] == turns[0]
     assert state["threads"][asker]["execution"]["status"] == "completed"
-    assert bergen["execution"]["status"] == "completed"
     results = [e for e in state["interaction_edges"].values() if e["kind"] == "agent_result"]
-    if decision == "never":  # ended with the trace as the SDK traced it, no result reported
+    if decision == "never":  # left running, waiting for approval, no result reported
         assert len(turns) == 1
-        assert not bergen["model_visible_output_item_ids"]  # "None", in no turn (none open)
+        for waiting in (bergen, tools["call_translate"]):
+            assert waiting["execution"]["status"] == "running"
+            assert not waiting["model_visible_output_item_ids"]
         assert not results
-        assert not tools["call_translate"]["model_visible_output_item_ids"]
+        approvals = {t["tool_call_id"]: t.get("approval") for t in _annotated(bundle)}
+        assert approvals["call_bergen"] == approvals["call_translate"] == "pending"
     else:
+        assert bergen["execution"]["status"] == "completed"
+        decided = {t["tool_call_id"]: t.get("approval") for t in _annotated(bundle)}
+        assert decided["call_bergen"] == ("approved" if decision == "approve" else "rejected")
+        assert decided["call_translate"] is None  # ran again: no decision of its own
         paused_turn, resumed_turn = turns
         [output] = bergen["model_visible_output_item_ids"]
         text = state["conversation_items"][output]["body"]["parts"][0]["text"]

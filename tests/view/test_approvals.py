@@ -1,0 +1,70 @@
+"""``view/approvals.py``: an ``agents_sdk_approval`` event gives its tool call its
+``approval`` (the latest status the log says), shown by ``show`` after the call's status; a
+``pending`` call that ended later keeps none, and an event naming another thread's call or a
+call the state does not have is left out. The real Agents SDK run is in
+tests/integrations/agents_sdk/test_paused.py."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import anyio
+
+from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.view.approvals import EVENT, KEY
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.show import transcript_lines
+from rollout_trace_sdk.view.show_format import render_plain
+
+
+async def _record(root: Path) -> Path:
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        thread = rollout.root
+        calls = {name: turn.tool_call(f"call_{name}", "get_weather") for name in _NAMES}
+
+        def said(name: str, status: str, call: str | None = None, on: str = "") -> None:
+            body = {
+                "tool_call_id": call or calls[name].tool_call_id,
+                "call_id": f"call_{name}",
+                "thread_id": on or thread.thread_id,
+                "status": status,
+            }
+            thread.protocol_event(EVENT, body)
+
+        said("waiting", "pending")
+        said("approved", "pending")
+        said("approved", "approved")
+        said("rejected", "rejected")
+        said("ran", "pending")  # ended later: waiting no more
+        said("elsewhere", "pending", on="thread-other")
+        said("unknown", "pending", call="nope")
+        calls["waiting"].left_open()
+        for name in _NAMES[1:]:
+            calls[name].completed(None)
+    assert rollout.bundle_dir is not None
+    return rollout.bundle_dir
+
+
+_NAMES = ("waiting", "approved", "rejected", "ran", "elsewhere", "unknown")
+
+
+def test_each_call_gets_the_latest_decision_its_thread_logged(tmp_path: Path) -> None:
+    bundle = anyio.run(_record, tmp_path)
+    state = load_state(bundle)
+    tools = {tool["model_visible_call_id"]: tool for tool in state["tool_calls"].values()}
+    assert {call: tool.get(KEY) for call, tool in tools.items()} == {
+        "call_waiting": "pending",
+        "call_approved": "approved",
+        "call_rejected": "rejected",
+        "call_ran": None,
+        "call_elsewhere": None,
+        "call_unknown": None,
+    }
+    assert tools["call_waiting"]["execution"]["status"] == "running"  # left open
+    out = io.StringIO()
+    render_plain(transcript_lines(state), out)
+    shown = out.getvalue()
+    assert "call_waiting · running · waiting for approval · never ended" in shown
+    assert "call_approved · completed · approved" in shown
+    assert "call_rejected · completed · rejected" in shown
