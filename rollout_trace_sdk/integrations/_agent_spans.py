@@ -353,7 +353,9 @@ def record_response(ctx: SpanScope, span: Any) -> None:
     )
     error = error_text(span)
     if error:
-        call.failed(error)
+        # a response the SDK could not use (``ModelBehaviorError``) was billed all the same:
+        # openai-agents 0.25 sets its usage on the failed span (agents50)
+        call.failed(error, token_usage=data.usage)
         return
     if response is None:
         response_id = getattr(data, "_response_id", None)
@@ -394,7 +396,7 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
     call = ctx.turn.inference(request, model=model, started_at=_started(span))
     error = error_text(span)
     if error:
-        call.failed(error)
+        call.failed(error, token_usage=data.usage)  # billed all the same, when the SDK says
         return
     if data.output is None and data.usage is None:  # ended before the model answered
         call.cancelled("ended before the response")

@@ -304,20 +304,28 @@ class InferenceCall(ModelRequest):
                 turn.accept_item_id(item_id)
         return ids.calls.unrenamed(recorded)
 
-    def _partial(self, items: Sequence[Any]) -> tuple[ev.RawPayloadRef | None, list[Any]]:
-        """The partial output's payload (None when there is none) and its items."""
+    def _partial(
+        self, items: Sequence[Any], token_usage: object = None
+    ) -> tuple[ev.RawPayloadRef | None, list[Any]]:
+        """The partial output's payload (None when there is neither output nor usage) and
+        its items. The usage of a failed call (tokens the provider billed for an answer it
+        could not use) is the payload's ``token_usage``, which both reducers read as the
+        call's usage, as a completed call's."""
         turn = self._turn
         items, problems = normalize_output_items(items)
         report_dropped(
             turn, {"inference_call_id": self.inference_call_id}, "partial output", problems
         )
-        if not items:
+        usage = normalize_usage(token_usage)
+        if usage is None and token_usage is not None:
+            self._rt.sink.values.note("usage")  # as completed's: no tokens lost without a word
+        if not items and usage is None:
             return None, []
-        output = turn.thread._ids.for_snapshot(items, cut=self.inference_call_id)
+        output = turn.thread._ids.for_snapshot(items, cut=self.inference_call_id) if items else []
         body = {
             "response_id": None,
             "upstream_request_id": None,
-            "token_usage": None,
+            "token_usage": usage,
             "output_items": output,
         }
         if self._rt.items is not None:
@@ -327,7 +335,7 @@ class InferenceCall(ModelRequest):
     def _cut(self, ref: ev.RawPayloadRef | None, output: list[Any]) -> None:
         """The recorded end of a failed or cancelled call, with ``output`` in ``ref``: the
         thread's snapshot now holds it (see ``_continuations``)."""
-        if self._history is not None and ref is not None and ref.available:
+        if self._history is not None and ref is not None and ref.available and output:
             self._rt.request_memo(self._turn.thread.thread_id).continuations.cut(
                 self.inference_call_id, self._history, output
             )
@@ -338,6 +346,7 @@ class InferenceCall(ModelRequest):
         *,
         upstream_request_id: str | None = None,
         partial_items: Sequence[Any] = (),
+        token_usage: TokenUsage | Mapping[str, Any] | object = None,
     ) -> None:
         """The attempt failed (HTTP error, broken stream, ...); partial output is kept.
 
@@ -345,10 +354,14 @@ class InferenceCall(ModelRequest):
             error: what went wrong (an exception: recorded as ``Type: message``).
             upstream_request_id: the provider's request id, when it answered at all.
             partial_items: output items received before the failure.
+            token_usage: what the failed attempt cost, when the provider said (a response
+                the client could not use: the Agents SDK's ``ModelBehaviorError``), in any
+                shape :meth:`completed` takes: counted in the call's and the rollout's
+                totals.
         """
         if not self._finish():
             return
-        ref, output = self._partial(partial_items)
+        ref, output = self._partial(partial_items, token_usage)
         failure = ev.InferenceFailed(
             self.inference_call_id, upstream_request_id, error_of(error), ref
         )

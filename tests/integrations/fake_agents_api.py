@@ -21,6 +21,9 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
 * a request on a conversation (``conversation_id=``) follows the script with the
   conversation's items before its input;
 * instructions containing ``fail`` — HTTP 400 (the run fails with the error text);
+* ``You run out.`` — a response ``incomplete`` (``max_output_tokens``) with its usage and
+  no output: the SDK raises ``ModelBehaviorError`` carrying that usage (its span's usage,
+  openai-agents 0.25), unstreamed;
 * every answer waits :attr:`FakeAgentsAPI.delay` seconds first (a model's latency);
 * instructions containing ``stall`` — held, unanswered, until the server stops; its arrival
   sets :attr:`FakeAgentsAPI.stalled` (a run cancelled, or a guardrail tripping, while the
@@ -105,6 +108,12 @@ class FakeAgentsAPI(FakeOpenAI):
         body: dict[str, Any] = self._request.body
         response.update(output=_script(n, body), model=str(body.get("model") or "gpt-test"))
         response["previous_response_id"] = body.get("previous_response_id")  # as the API echoes it
+        if "You run out." in str(body.get("instructions") or ""):
+            response.update(
+                status="incomplete",
+                incomplete_details={"reason": "max_output_tokens"},
+                output=[],
+            )
         return response
 
 

@@ -26,6 +26,7 @@ from openai import AsyncOpenAI
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.record import RecorderWarning
 from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.summary import build_summary
 
 from ...codex_oracle import bundle_schema
 from ...record.recorder_support import of_type, payload
@@ -125,6 +126,32 @@ def test_failed_model_call_keeps_the_error_text(
     assert call["execution"]["status"] == "failed"
     [turn] = state["codex_turns"].values()
     assert turn["execution"]["status"] == "failed"
+
+
+def test_a_failed_model_calls_usage_is_in_the_totals(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """A response the SDK cannot use (``incomplete``: it ran out of output tokens) was billed
+    all the same: openai-agents 0.25 raises ``ModelBehaviorError`` with the response's usage
+    and sets it on the failed span. The call was recorded failed with no usage, its tokens
+    missing from summary's and the exports' totals (agents50). Now the partial response
+    payload carries it, read as the call's usage by both Codex reducers."""
+    register(processors, tmp_path)
+    agent = Agent(name="Short", instructions="You run out.", model=responses_model(fake.base_url))
+    with pytest.raises(Exception, match="incomplete"):
+        asyncio.run(Runner.run(agent, QUESTION))
+    [bundle] = trace_bundles(tmp_path)
+    [call] = reduce_both(bundle)["inference_calls"].values()
+    assert call["execution"]["status"] == "failed"
+    assert call["usage"] == {
+        "input_tokens": 12,
+        "cached_input_tokens": 2,
+        "cache_write_input_tokens": 0,
+        "output_tokens": 7,
+        "reasoning_output_tokens": 1,
+    }
+    tokens = build_summary(load_state(bundle))["totals"]["tokens"]
+    assert (tokens["input_tokens"], tokens["output_tokens"]) == (12, 7)
 
 
 def _stalled(base_url: str, **options: Any) -> Agent[Any]:
