@@ -34,6 +34,7 @@ from typing import Any, Final, Protocol
 import attrs
 
 from ..reduce.liveness import OpenLogs, log_is_live
+from ..view.agent_tools import annotate_agent_tools
 from ..view.capture import recording_status
 from ..view.error_texts import put_error_texts
 from ..view.guardrails import annotate_guardrails
@@ -247,6 +248,7 @@ def _write_tables(
         put_error_texts(root, state)
         annotate_guardrails(state, root)  # the guardrails table's rows
         annotate_metadata(state, root)  # rollouts.metadata
+        annotate_agent_tools(state, root)  # threads.spawned_by_tool_call_id
         reports = recorder_reports(root)
     tables = build_rows(
         state, source=source.url, lenient=error is not None, notes=notes, reports=reports

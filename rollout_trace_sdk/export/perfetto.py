@@ -6,7 +6,9 @@ gets a group of tracks (trace-event "threads"), kept together and in tree order 
 its tool calls and its terminal operations / code cells. Complete events (``ph: X``) on one
 track must nest, and parallel tool calls overlap, so each kind is packed greedily onto as many
 tracks as its overlaps need ("tools", "tools 2", ...). Interaction edges become flow arrows
-(``ph: s`` / ``f``) from the source agent's track to the target agent's turn track.
+(``ph: s`` / ``f``) from the source agent's track to the target agent's turn track, and so
+does the link from the call that ran an Agents SDK agent as a tool to that agent's first turn
+(``agent_tool``: such a thread has no spawn edge).
 
 Times are microseconds from the rollout's start. Failed, aborted and cancelled slices carry
 their status in ``args`` and a red colour name; a failed turn, inference or tool call its
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ..reduce.failures import FAILED_STATUSES as _FAILED
+from ..view.agent_tools import KEY as AGENT_TOOL_KEY
 from ..view.model import build_view_model, thread_tree_order
 from ..view.reports import is_loss_report
 
@@ -164,6 +167,7 @@ def chrome_trace(
             slices.append(_slice(turn_track[t], start, end, "agent", "agent", status, args))
     marks = _guardrail_marks(model, turn_track)
     flows = _flows(points, turn_track)
+    flows += _agent_tool_flows(state, model, turn_track, tool_track, turns, len(points))
     other: dict[str, Any] = {
         "rollout_id": meta.get("rollout_id"),
         "trace_id": meta.get("trace_id"),
@@ -350,6 +354,51 @@ def _flows(
         # "bp": "e" binds to the slice enclosing the point (without it, to the next slice)
         tid = turn_track[edge["to"]]
         out.append({**common, "ph": "f", "tid": tid, "ts": arrive * _US, "bp": "e"})
+    return out
+
+
+def _agent_tool_flows(
+    state: Mapping[str, Any],
+    model: Mapping[str, Any],
+    turn_track: Mapping[int, int],
+    tool_track: Mapping[int, tuple[int, int, int]],
+    turns: Mapping[int, list[tuple[int, int]]],
+    first_id: int,
+) -> list[dict[str, Any]]:
+    """An ``agent_tool`` flow from each tool call that ran an Agents SDK agent as a tool to
+    that agent's first turn: such a thread has no spawn edge (no arrow of its own), only the
+    call ``view.agent_tools`` read from the bundle (``agent_tool_call_id``, which a state
+    file loaded by ``load_state`` has too). The arrow starts inside the call's slice and
+    ends inside the turn; ids follow the edges' (``first_id``)."""
+    threads = state.get("threads")
+    if not isinstance(threads, Mapping):
+        return []
+    tool_ix = {tool.get("id"): n for n, tool in enumerate(model["tools"])}
+    out: list[dict[str, Any]] = []
+    for t, thread in enumerate(model["threads"]):
+        raw = threads.get(thread.get("id"))
+        call = raw.get(AGENT_TOOL_KEY) if isinstance(raw, Mapping) else None
+        tool = tool_ix.get(call)
+        windows = turns.get(t)
+        if tool is None or tool not in tool_track or t not in turn_track or not windows:
+            continue
+        source_tid, tool_start, tool_end = tool_track[tool]
+        arrive = min(start for start, _ in windows)
+        start = min(max(arrive, tool_start), tool_end)
+        common = {"pid": _PID, "name": "agent_tool", "cat": "interaction"}
+        common["id"] = first_id + len(out) // 2 + 1
+        out.append(
+            {
+                **common,
+                "ph": "s",
+                "tid": source_tid,
+                "ts": start * _US,
+                "args": {"tool_call_id": call, "thread_id": thread.get("id")},
+            }
+        )
+        out.append(
+            {**common, "ph": "f", "tid": turn_track[t], "ts": max(arrive, start) * _US, "bp": "e"}
+        )
     return out
 
 

@@ -18,8 +18,8 @@ Row = dict[str, Any]
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped). 9: the id lists of inference calls and compactions; 11:
 #: ``rollouts.last_turn_failed``; 12: ``guardrails`` and its counts in ``rollouts``; 13:
-#: ``rollouts.metadata``.
-TABLES_VERSION: Final = 13
+#: ``rollouts.metadata``; 14: ``threads.spawned_by_tool_call_id``.
+TABLES_VERSION: Final = 14
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -125,6 +125,12 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("nickname", _S, "agent nickname"),
         ("parent_thread_id", _S, "spawning thread (null for the root)"),
         ("spawn_edge_id", _S, "the spawn_agent edge that created it"),
+        (
+            "spawned_by_tool_call_id",
+            _S,
+            "the tool call that started it: its spawn edge's source call, or the call that "
+            "ran an Agents SDK agent run as a tool (which has no spawn edge)",
+        ),
         ("task_name", _S, "task given at spawn"),
         ("agent_role", _S, "role given at spawn"),
         ("default_model", _S, "the thread's model"),

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from ..reduce.failures import FAILED_STATUSES
+from ..view.agent_tools import spawning_call
 from ..view.capture import capture_notes, cut_status, not_whole, unavailable_ids
 from ..view.error_texts import logged_error, tool_error
 from ..view.item_text import add_delivered, delivers, first_line
@@ -67,7 +68,10 @@ def build_rows(
     cut = {key for key, ref in payloads.items() if cut_status(ref) is not None}
     cut_notes = capture_notes(state)
     out: dict[str, list[Row]] = {
-        "threads": [_thread(keys, t) for t in _map(state, "threads").values()],
+        "threads": [
+            _thread(keys, t, _map(state, "interaction_edges"), tools)
+            for t in _map(state, "threads").values()
+        ],
         "turns": [_turn(keys, t) for t in _map(state, "codex_turns").values()],
         "conversation_items": [_item(keys, i, cut) for i in items.values()],
         "inference_calls": [_inference(keys, c) for c in _map(state, "inference_calls").values()],
@@ -264,12 +268,14 @@ def _first_line(text: str) -> str | None:
     return first_line(text, FAILURE_CHARS) or None
 
 
-def _thread(keys: Row, t: _Obj) -> Row:
+def _thread(keys: Row, t: _Obj, edges: _Obj, tools: _Obj) -> Row:
     origin = _obj(t.get("origin"))
     return {
         **keys,
         **_strs_of(t, "thread_id", "agent_path", "nickname"),
-        **_strs_of(origin, "parent_thread_id", "spawn_edge_id", "task_name", "agent_role"),
+        **_strs_of(origin, "parent_thread_id", "spawn_edge_id"),
+        "spawned_by_tool_call_id": spawning_call(t, edges, tools),
+        **_strs_of(origin, "task_name", "agent_role"),
         "default_model": _str(t.get("default_model")),
         **_window(t.get("execution")),
         "conversation_items": len(_strs(t.get("conversation_item_ids"))),

@@ -79,3 +79,20 @@ def _parent_without_edge(thread: Any, edges: Mapping[str, Any]) -> str | None:
     if not isinstance(parent, str) or (isinstance(edge_id, str) and edge_id in edges):
         return None
     return parent
+
+
+def spawning_call(thread: Any, edges: Mapping[str, Any], tools: Mapping[str, Any]) -> str | None:
+    """The tool call that started a spawned thread: its spawn edge's source call (a Codex
+    ``spawn_agent``, an Agents SDK handoff), else the call that ran an Agents SDK agent run
+    as a tool (``agent_tool_call_id``, put in by :func:`annotate_agent_tools`); None for a
+    thread not spawned, or whose call the state does not have. What the Parquet ``threads``
+    table's ``spawned_by_tool_call_id`` says."""
+    origin = thread.get("origin") if isinstance(thread, Mapping) else None
+    if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
+        return None
+    edge = edges.get(str(origin.get("spawn_edge_id")))
+    source = edge.get("source") if isinstance(edge, Mapping) else None
+    call = source.get("tool_call_id") if isinstance(source, Mapping) else None
+    if edge is None:
+        call = thread.get(KEY)
+    return call if isinstance(call, str) and call in tools else None

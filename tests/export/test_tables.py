@@ -593,3 +593,19 @@ def test_last_turn_failed_agrees_with_ls(tmp_path: Path) -> None:
         "SELECT count(*) FROM rollouts WHERE status IN ('failed', 'aborted') OR last_turn_failed"
     )
     assert read_tables_rows(tmp_path / "out", query) == [(2,)]
+
+
+def test_a_spawned_thread_names_the_call_of_its_spawn_edge(demo_state: Any) -> None:
+    """``threads.spawned_by_tool_call_id``: a Codex sub-agent's is its spawn edge's source
+    call (the root's none); an Agents SDK agent run as a tool's, which has no edge, is in
+    tests/integrations/agents_sdk/test_agent_tools.py (agents50)."""
+    edges = demo_state["interaction_edges"]
+    spawned = 0
+    for row in build_rows(demo_state, source="b")["threads"]:
+        edge = edges.get(row["spawn_edge_id"]) if row["spawn_edge_id"] else None
+        if edge is None:
+            assert row["spawned_by_tool_call_id"] is None
+            continue
+        spawned += 1
+        assert row["spawned_by_tool_call_id"] == edge["source"]["tool_call_id"]
+    assert spawned

@@ -11,6 +11,7 @@ reducers skip: each bundle here still reduces alike with Codex 0.169 and 0.171."
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ pytest.importorskip("agents")
 
 from agents import Agent, Runner
 
+from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.otlp import otlp_trace
+from rollout_trace_sdk.export.perfetto import chrome_trace
+from rollout_trace_sdk.export.query import run
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.view.load import load_state
 
@@ -64,3 +68,40 @@ def test_an_agent_run_as_a_tool_hangs_under_its_call(
     }
     assert parents["invoke_agent Translator"] == "execute_tool translate"
     assert parents["invoke_agent Summarizer"] == "execute_tool summarize"
+
+
+def test_an_agent_run_as_a_tool_names_its_call_in_parquet_and_perfetto(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The link reached only the OTLP tree: the Parquet ``threads`` table and the Perfetto
+    trace had no way to say which call ran which agent (agents50). Now
+    ``threads.spawned_by_tool_call_id`` names it (a handoff's thread its spawn edge's call),
+    and Perfetto draws an ``agent_tool`` arrow from each call to its agent's first turn."""
+    register(processors, tmp_path / "traces")
+    assert asyncio.run(Runner.run(_fan_out(fake.base_url), QUESTION)).final_output == REPORT
+    [bundle] = trace_bundles(tmp_path / "traces")
+    out, err = tmp_path / "tables", io.StringIO()
+    assert main(["export", str(bundle), "--to", str(out)], out=io.StringIO(), err=err) == 0, (
+        err.getvalue()
+    )
+    _, rows = run(out, "SELECT agent_path, spawned_by_tool_call_id FROM threads ORDER BY 1")
+    assert rows == [
+        ("/root", None),
+        ("/root/summarizer", "call_summarize"),
+        ("/root/translator", "call_translate"),
+    ]
+    state = load_state(bundle)
+    trace = chrome_trace(state)
+    flows = [e for e in trace["traceEvents"] if e.get("name") == "agent_tool"]
+    starts = {e["args"]["tool_call_id"]: e for e in flows if e["ph"] == "s"}
+    assert set(starts) == {"call_translate", "call_summarize"}
+    names = {
+        e["tid"]: e["args"]["name"]
+        for e in trace["traceEvents"]
+        if e.get("ph") == "M" and e.get("name") == "thread_name"
+    }
+    for call, path in (("call_translate", "translator"), ("call_summarize", "summarizer")):
+        [end] = [e for e in flows if e["ph"] == "f" and e["id"] == starts[call]["id"]]
+        assert names[starts[call]["tid"]].startswith("/root (Planner) · tools")
+        assert names[end["tid"]].startswith(f"/root/{path}") and " · turns" in names[end["tid"]]
+        assert end["ts"] >= starts[call]["ts"]
