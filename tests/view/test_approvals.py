@@ -7,6 +7,7 @@ tests/integrations/agents_sdk/test_paused.py."""
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
@@ -16,6 +17,8 @@ from rollout_trace_sdk.view.approvals import EVENT, KEY
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.show import transcript_lines
 from rollout_trace_sdk.view.show_format import render_plain
+
+from .conftest import Page, write_page
 
 
 async def _record(root: Path) -> Path:
@@ -68,3 +71,21 @@ def test_each_call_gets_the_latest_decision_its_thread_logged(tmp_path: Path) ->
     assert "call_waiting · running · waiting for approval · never ended" in shown
     assert "call_approved · completed · approved" in shown
     assert "call_rejected · completed · rejected" in shown
+
+
+def test_the_page_says_a_call_waits_for_approval(page: Page, tmp_path: Path) -> None:
+    """The page's tool details: an ``approval`` row, and a waiting call's result says it
+    waits rather than ``(none: it never ended)``."""
+    with ThreadPoolExecutor(1) as pool:  # the browser's loop runs in this thread
+        bundle = pool.submit(anyio.run, _record, tmp_path / "traces").result(timeout=60)
+    url = write_page(bundle, tmp_path / "page.html")
+    waiting = next(
+        tool["tool_call_id"]
+        for tool in load_state(bundle)["tool_calls"].values()
+        if tool["model_visible_call_id"] == "call_waiting"
+    )
+    p = page.open(f"{url}#call={waiting}")
+    p.wait_for_selector("[data-testid=tool-approval]")
+    assert p.inner_text("[data-testid=tool-approval]") == "waiting for approval"
+    assert "waiting for approval" in p.inner_text("[data-testid=tool-output]")
+    assert page.errors == []
