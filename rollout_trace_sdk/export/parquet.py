@@ -35,6 +35,7 @@ import attrs
 
 from ..reduce.liveness import OpenLogs, log_is_live
 from ..view.agent_tools import annotate_agent_tools
+from ..view.approvals import annotate_approvals
 from ..view.capture import recording_status
 from ..view.error_texts import put_error_texts
 from ..view.guardrails import annotate_guardrails
@@ -249,6 +250,7 @@ def _write_tables(
         annotate_guardrails(state, root)  # the guardrails table's rows
         annotate_metadata(state, root)  # rollouts.metadata
         annotate_agent_tools(state, root)  # threads.spawned_by_tool_call_id
+        annotate_approvals(state, root)  # tool_calls.approval
         reports = recorder_reports(root)
     tables = build_rows(
         state, source=source.url, lenient=error is not None, notes=notes, reports=reports

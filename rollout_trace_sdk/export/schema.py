@@ -18,7 +18,7 @@ Row = dict[str, Any]
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped). 9: the id lists of inference calls and compactions; 11:
 #: ``rollouts.last_turn_failed``; 12: ``guardrails`` and its counts in ``rollouts``; 13:
-#: ``rollouts.metadata``; 14: ``threads.spawned_by_tool_call_id``.
+#: ``rollouts.metadata``; 14: ``threads.spawned_by_tool_call_id``, ``tool_calls.approval``.
 TABLES_VERSION: Final = 14
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
@@ -238,6 +238,12 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
             _S,
             "a failed or cancelled call: its error as `show` prints it (output items, output "
             "preview, terminal stderr, the raw result's error), each text once",
+        ),
+        (
+            "approval",
+            _S,
+            "an Agents SDK call that waited for an approval: pending (its run paused there; "
+            "the call never ended), approved or rejected; null for any other",
         ),
     ),
     "terminal_operations": (

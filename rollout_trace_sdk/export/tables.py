@@ -440,6 +440,7 @@ def _tool(keys: Row, t: _Obj, error_text: str | None) -> Row:
         **_strs_of(t, "raw_invocation_payload_id", "raw_result_payload_id"),
         "raw_runtime_payload_ids": _strs(t.get("raw_runtime_payload_ids")),
         "error_text": error_text,
+        "approval": _str(t.get("approval")),
     }
 
 

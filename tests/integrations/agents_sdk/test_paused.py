@@ -22,6 +22,8 @@ from agents.items import ToolApprovalItem, ToolCallOutputItem
 from agents.tool import FunctionToolResult
 from agents.tracing import trace
 
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.export.query import run as query
 from rollout_trace_sdk.integrations._agent_spans import _traced_result
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.record import RecorderWarning
@@ -158,6 +160,11 @@ def test_the_paused_runs_bundle_says_its_call_waits_and_the_resumed_runs_that_it
     assert (ran["tool_call_id"], ran["execution"]["status"]) == ("call_weather", "completed")
     assert ran["approval"] == "approved"
     assert "call_weather · completed · approved" in _shown(resumed)
+    out, err = tmp_path / "tables", io.StringIO()
+    command = ["export", str(paused), str(resumed), "--to", str(out)]
+    assert main(command, out=io.StringIO(), err=err) == 0, err.getvalue()
+    _, rows = query(out, "SELECT status, approval FROM tool_calls ORDER BY started_at")
+    assert rows == [("running", "pending"), ("completed", "approved")]
     assert not loss_report(paused)
     assert not loss_report(resumed)
 
