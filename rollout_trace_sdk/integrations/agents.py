@@ -267,6 +267,7 @@ class RolloutTraceProcessor(TracingProcessor):
                     **({"resumed": True} if recording.resumed else {}),
                 },
             )
+            recording.rollout.add_metadata(_trace_metadata(exported))
         except Exception as exc:
             self._guard(exc)
             return
@@ -481,3 +482,16 @@ class RolloutTraceProcessor(TracingProcessor):
             loop, self._loop = self._loop, None
         if loop is not None:
             loop.stop()
+
+
+def _trace_metadata(exported: Mapping[str, Any]) -> dict[str, Any]:
+    """The rollout metadata an SDK trace gives (``trace(..., metadata=, group_id=)``): its
+    metadata, and its ``group_id`` (a conversation's id, linking its runs' traces) unless the
+    metadata has a ``group_id`` of its own; so ``ls --meta``, ``summary``, the viewer and the
+    exports find a run by what its trace was given."""
+    metadata = exported.get("metadata")
+    values = dict(metadata) if isinstance(metadata, Mapping) else {}
+    group = exported.get("group_id")
+    if isinstance(group, str) and group:
+        values.setdefault("group_id", group)
+    return values

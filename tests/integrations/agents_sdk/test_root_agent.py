@@ -93,3 +93,28 @@ def test_a_trace_of_spans_before_any_agent_keeps_the_root_unnamed(
     assert _nicknames(bundle) == {"/root": None}
     observed = [e["payload"] for e in of_type(bundle, "protocol_event_observed")]
     assert [p["event_type"] for p in observed].count("agents_sdk_custom") == 3
+
+
+def test_the_traces_metadata_and_group_are_the_rollouts_metadata(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """``trace(..., metadata=, group_id=)``: what the run was given is the rollout's metadata
+    (``Rollout.add_metadata``), which ``ls --meta``, ``summary``, the viewer and the exports
+    read; a trace with neither records none."""
+    from rollout_trace_sdk.view.rollout_metadata import read_metadata
+
+    register(processors, tmp_path)
+
+    async def run() -> None:
+        with trace("support", group_id="chat-7", metadata={"episode": "17", "user": "u1"}):
+            await Runner.run(triage(fake.base_url), QUESTION)
+        await Runner.run(triage(fake.base_url), QUESTION)
+
+    asyncio.run(run())
+    found = [read_metadata(bundle) for bundle in trace_bundles(tmp_path)]
+    assert sorted(found, key=len) == [{}, {"episode": "17", "user": "u1", "group_id": "chat-7"}]
+    for bundle in trace_bundles(tmp_path):
+        reduced_by_both(bundle)  # both Codex reducers skip the metadata's event
+    out = io.StringIO()
+    assert main(["ls", str(tmp_path), "-1", "--meta", "group_id=chat-7"], out=out) == 0
+    assert len(out.getvalue().splitlines()) == 1
