@@ -34,13 +34,10 @@ from typing import Any, Final, Protocol
 import attrs
 
 from ..reduce.liveness import OpenLogs, log_is_live
-from ..view.agent_tools import annotate_agent_tools
-from ..view.approvals import annotate_approvals
 from ..view.capture import recording_status
-from ..view.error_texts import put_error_texts
-from ..view.guardrails import annotate_guardrails
+from ..view.error_texts import put_tool_errors
+from ..view.load import annotate_from_log
 from ..view.reports import recorder_reports
-from ..view.rollout_metadata import annotate_metadata
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text, refusal
@@ -246,11 +243,10 @@ def _write_tables(
     state, notes, error = reduced
     reports: list[str] = []
     if not source.state_file:  # a state file's were put in as it was read (view.load)
-        put_error_texts(root, state)
-        annotate_guardrails(state, root)  # the guardrails table's rows
-        annotate_metadata(state, root)  # rollouts.metadata
-        annotate_agent_tools(state, root)  # threads.spawned_by_tool_call_id
-        annotate_approvals(state, root)  # tool_calls.approval
+        # one pass over the log: the error texts, the guardrails table's rows,
+        # rollouts.metadata, threads.spawned_by_tool_call_id and tool_calls.approval
+        annotate_from_log(state, root, checkpoints=False)
+        put_tool_errors(root, state)
         reports = recorder_reports(root)
     tables = build_rows(
         state, source=source.url, lenient=error is not None, notes=notes, reports=reports

@@ -4,21 +4,18 @@ The reduced state keeps a failed or cancelled call's status but not its error te
 state has no field for it); the ``inference_failed`` / ``inference_cancelled`` and
 ``compaction_request_failed`` events do. The readers (``summary``, ``show``, the viewer) take
 the text from here when the bundle is at hand: a bundle directory, or the bundle a
-``state.json`` sits in. The log is read like every bundle file, through :class:`BundleFiles`
-(confined, regular files only), one line at a time.
+``state.json`` sits in, through ``view.turn_errors``, whose reader of the log uses these rules
+in the one pass every reader of the log shares (``view.protocol_scan``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
-from ..model.layout import EVENT_LOG, MANIFEST
-from .confined import BundleFiles
+from ..model.layout import MANIFEST
 
 #: The statuses of an object that ended badly: every reader's (the exports, ``summary``, ``show``).
 FAILED_STATUSES: Final = frozenset({"failed", "aborted", "cancelled"})
@@ -38,36 +35,9 @@ def bundle_for(source: str | os.PathLike[str]) -> Path | None:
     return path.parent if (path.parent / MANIFEST).is_file() else None
 
 
-def marked_payloads(
-    bundle: Path, markers: tuple[bytes, ...]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line index, event payload)`` of each line of ``bundle``'s log holding one of
-    ``markers`` (an event type as its line spells it) whose payload is an object with a
-    string ``type``.
-
-    Only those lines are parsed, so a large log costs one pass over its bytes; a line that
-    does not parse, or whose type is not a string, is passed over (the reducer says what is
-    wrong with it; a state file read with its bundle may be older than such a line, and a
-    type looked up in a set as it was raised: fuzz28).
-
-    Raises:
-        BundleFileError: the log cannot be read (as it is read: lazily).
-    """
-    with BundleFiles(bundle) as files:
-        for number, line in enumerate(files.iter_lines(EVENT_LOG, what="trace event log")):
-            if not any(marker in line for marker in markers):
-                continue
-            try:
-                payload = orjson.loads(line)["payload"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                continue
-            if isinstance(payload, dict) and isinstance(payload.get("type"), str):
-                yield number, payload
-
-
 def note_failure(
     texts: dict[str, str],
-    payload: dict[str, Any],
+    payload: Mapping[str, Any],
     *,
     most: int | None = None,
     keep: Callable[[str], str] = str,

@@ -21,9 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from ..reduce.errors import ReduceError
-from .guardrails import protocol_events
-from .turn_errors import protocol_body
+from .protocol_scan import ProtocolEvents, scan_log
 
 #: The event type of the link, as the processor records it (``_agent_recording``).
 EVENT: Final = "agents_sdk_agent_tool"
@@ -35,9 +33,16 @@ def annotate_agent_tools(state: dict[str, Any], bundle: Path | None) -> None:
     """Give each thread of ``state`` an agent run as a tool ran in its ``agent_tool_call_id``:
     the id of the caller's tool call that ran it. A log or payload that cannot be read gives
     none."""
+    if bundle is not None:
+        scan_log(bundle, [agent_tools_reader(state, bundle)])
+
+
+def agent_tools_reader(state: dict[str, Any], bundle: Path) -> AgentTools | None:
+    """:func:`annotate_agent_tools`'s share of a pass over the log (``protocol_scan``); None
+    when no spawned thread lacks its spawn edge (nothing to read)."""
     threads, tools = state.get("threads"), state.get("tool_calls")
-    if bundle is None or not isinstance(threads, dict) or not isinstance(tools, dict):
-        return
+    if not isinstance(threads, dict) or not isinstance(tools, dict):
+        return None
     edges = state.get("interaction_edges")
     edges = edges if isinstance(edges, dict) else {}
     unlinked = {
@@ -45,28 +50,30 @@ def annotate_agent_tools(state: dict[str, Any], bundle: Path | None) -> None:
         for thread_id, thread in threads.items()
         if (parent := _parent_without_edge(thread, edges)) is not None
     }
-    if not unlinked:
-        return
-    from .payloads import PayloadReader  # here: it opens the bundle's payloads
+    return AgentTools(bundle, threads, tools, unlinked) if unlinked else None
 
-    reader: PayloadReader | None = None
-    try:
-        for _, _, ref in protocol_events(bundle, EVENT):
-            if reader is None:
-                reader = PayloadReader(bundle)
-            body = protocol_body(reader, ref)
-            thread_id, call_id = body.get("thread_id"), body.get("tool_call_id")
-            if not isinstance(thread_id, str) or not isinstance(call_id, str):
-                continue
-            call = tools.get(call_id)
-            parent = unlinked.get(thread_id)
-            if isinstance(call, Mapping) and parent is not None and call.get("thread_id") == parent:
-                threads[thread_id][KEY] = call_id
-    except ReduceError:  # the log (BundleFileError) or the payloads: what was read stays
-        return
-    finally:
-        if reader is not None:
-            reader.close()
+
+class AgentTools(ProtocolEvents):
+    """The links, put in their threads as their lines go by."""
+
+    def __init__(
+        self,
+        bundle: Path,
+        threads: dict[str, Any],
+        tools: dict[str, Any],
+        unlinked: dict[str, str],
+    ) -> None:
+        super().__init__(bundle, EVENT)
+        self.threads, self.tools, self.unlinked = threads, tools, unlinked
+
+    def take(self, wall: int | None, seq: int | None, body: Mapping[str, Any]) -> None:
+        thread_id, call_id = body.get("thread_id"), body.get("tool_call_id")
+        if not isinstance(thread_id, str) or not isinstance(call_id, str):
+            return
+        call = self.tools.get(call_id)
+        parent = self.unlinked.get(thread_id)
+        if isinstance(call, Mapping) and parent is not None and call.get("thread_id") == parent:
+            self.threads[thread_id][KEY] = call_id
 
 
 def _parent_without_edge(thread: Any, edges: Mapping[str, Any]) -> str | None:

@@ -12,12 +12,11 @@ says only that the call never ended: ``show``, the page and the exports read why
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from ..reduce.errors import ReduceError
-from .guardrails import protocol_events
-from .turn_errors import protocol_body
+from .protocol_scan import ProtocolEvents, scan_log
 
 #: The event type, as the processor records it (``integrations/_agent_spans.approval``).
 EVENT: Final = "agents_sdk_approval"
@@ -33,33 +32,42 @@ def annotate_approvals(state: dict[str, Any], bundle: Path | None) -> None:
     thread the event names; ``pending`` only while the call never ended: an agent run as a
     tool's call waits on its agent's, and is run again without a decision of its own). A log
     or payload that cannot be read gives none."""
-    tools = state.get("tool_calls")
-    if bundle is None or not isinstance(tools, dict) or not tools:
-        return
-    from .payloads import PayloadReader  # here: it opens the bundle's payloads
+    if bundle is not None:
+        scan_log(bundle, [approvals_reader(state, bundle)])
 
-    reader: PayloadReader | None = None
-    try:
-        for _, _, ref in protocol_events(bundle, EVENT):
-            if reader is None:  # opened at the first event: most bundles have none
-                reader = PayloadReader(bundle)
-            body = protocol_body(reader, ref)
-            call_id, status = body.get("tool_call_id"), body.get("status")
-            tool = tools.get(call_id) if isinstance(call_id, str) else None
-            if (
-                isinstance(tool, dict)
-                and status in STATUSES
-                and tool.get("thread_id") == body.get("thread_id")
-            ):
-                tool[KEY] = status
-        for tool in tools.values():  # waiting no more: it ran (the latest decision says how)
+
+def approvals_reader(state: dict[str, Any], bundle: Path) -> Approvals | None:
+    """:func:`annotate_approvals`'s share of a pass over the log (``protocol_scan``); None
+    for a state with no tool call."""
+    tools = state.get("tool_calls")
+    return Approvals(bundle, tools) if isinstance(tools, dict) and tools else None
+
+
+class Approvals(ProtocolEvents):
+    """The approval events, put on their calls as their lines go by; once the log is read,
+    a call waiting no more (it ran: the latest decision says how) loses its ``pending``."""
+
+    def __init__(self, bundle: Path, tools: dict[str, Any]) -> None:
+        super().__init__(bundle, EVENT)
+        self.tools = tools
+
+    def take(self, wall: int | None, seq: int | None, body: Mapping[str, Any]) -> None:
+        call_id, status = body.get("tool_call_id"), body.get("status")
+        tool = self.tools.get(call_id) if isinstance(call_id, str) else None
+        if (
+            isinstance(tool, dict)
+            and status in STATUSES
+            and tool.get("thread_id") == body.get("thread_id")
+        ):
+            tool[KEY] = status
+
+    def finish(self, whole: bool) -> None:
+        super().finish(whole)
+        if not whole or self.broken:  # what was read stays, as it was read
+            return
+        for tool in self.tools.values():
             if isinstance(tool, dict) and tool.get(KEY) == "pending" and not _running(tool):
                 del tool[KEY]
-    except ReduceError:  # the log (BundleFileError) or the payloads: what was read stays
-        return
-    finally:
-        if reader is not None:
-            reader.close()
 
 
 def _running(tool: dict[str, Any]) -> bool:

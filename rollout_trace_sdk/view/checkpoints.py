@@ -15,14 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from ..reduce.confined import BundleFileError
-from ..reduce.failures import marked_payloads
 from .capture import cut_status
+from .protocol_scan import scan_log
 
 #: The key :func:`annotate_cut_checkpoints` gives a compaction (one Codex's state does not
 #: have: only the readers use it): its checkpoint payload's ``capture``.
 CHECKPOINT_CAPTURE_KEY: Final = "checkpoint_capture"
-_MARKERS: Final = (b'"compaction_installed"',)
 
 
 def annotate_cut_checkpoints(state: dict[str, Any], bundle: Path | None) -> None:
@@ -36,9 +34,16 @@ def annotate_cut_checkpoints(state: dict[str, Any], bundle: Path | None) -> None
         state: a reduced state as JSON values, changed in place.
         bundle: its bundle directory (None: a state file alone, nothing to read).
     """
+    if bundle is not None:
+        scan_log(bundle, [checkpoints_reader(state)])
+
+
+def checkpoints_reader(state: dict[str, Any]) -> CutCheckpoints | None:
+    """:func:`annotate_cut_checkpoints`'s share of a pass over the log (``protocol_scan``);
+    None when every compaction holds an item (nothing to read)."""
     compactions = state.get("compactions")
-    if bundle is None or not isinstance(compactions, dict):
-        return
+    if not isinstance(compactions, dict):
+        return None
     empty = {
         ident
         for ident, compaction in compactions.items()
@@ -46,15 +51,25 @@ def annotate_cut_checkpoints(state: dict[str, Any], bundle: Path | None) -> None
         and not compaction.get("input_item_ids")
         and not compaction.get("replacement_item_ids")
     }
-    if not empty:
-        return
-    try:
-        for _, payload in marked_payloads(bundle, _MARKERS):
-            ident, ref = payload.get("compaction_id"), payload.get("checkpoint_payload")
-            if isinstance(ident, str) and ident in empty and cut_status(ref) is not None:
-                compactions[ident][CHECKPOINT_CAPTURE_KEY] = ref["capture"]  # type: ignore[index]
-    except BundleFileError:  # an unreadable log: none
-        return
+    return CutCheckpoints(compactions, empty) if empty else None
+
+
+class CutCheckpoints:
+    """The ``compaction_installed`` lines of the compactions holding no item: each one's
+    capture put in as its line goes by (a log that cannot be read: what was read stays)."""
+
+    markers: Final = (b'"compaction_installed"',)
+
+    def __init__(self, compactions: dict[str, Any], empty: set[str]) -> None:
+        self.compactions, self.empty = compactions, empty
+
+    def see(self, number: int, event: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        ident, ref = payload.get("compaction_id"), payload.get("checkpoint_payload")
+        if isinstance(ident, str) and ident in self.empty and cut_status(ref) is not None:
+            self.compactions[ident][CHECKPOINT_CAPTURE_KEY] = ref["capture"]  # type: ignore[index]
+
+    def finish(self, whole: bool) -> None:
+        pass
 
 
 def checkpoint_words(compaction: Mapping[str, Any], *, short: bool = False) -> str | None:

@@ -293,20 +293,23 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Totals and lists of a rollout: from an up-to-date ``state.json`` when the bundle has
     one, else reduced now (standard error says which); text or ``--json``."""
     from .reports import recorder_reports
-    from .rollout_metadata import read_metadata
     from .summary import build_summary
-    from .summary_source import failure_texts, load_summary_state
+    from .summary_source import load_summary_state, log_facts
 
     if args.limit is not None and args.limit < 0:
         print("rollout-trace summary: --limit must be 0 or more", file=err)
         return 2
     from .visible import visible
 
-    loaded = load_summary_state(args.source, lenient=args.lenient, err=err, thread=args.thread)
+    loaded = load_summary_state(
+        args.source, lenient=args.lenient, err=err, thread=args.thread, checkpoints=False
+    )
     print(f"summary: {visible(loaded.how)}", file=err)  # lenient notes quote the agent's ids
-    errors = failure_texts(loaded.bundle, loaded.state) if loaded.bundle is not None else {}
+    errors: dict[str, str] = {}
+    metadata: dict[str, Any] = {}
+    if loaded.bundle is not None:  # one pass over the log: texts, metadata, cut checkpoints
+        errors, metadata = log_facts(loaded.bundle, loaded.state)
     reports = recorder_reports(loaded.bundle) if loaded.bundle is not None else []
-    metadata = read_metadata(loaded.bundle) if loaded.bundle is not None else {}
     limit = args.limit if args.limit is not None or args.json else SUMMARY_TEXT_LIMIT
     try:
         summary = build_summary(

@@ -29,6 +29,7 @@ __all__ = [
     "error_texts",
     "logged_error",
     "put_error_texts",
+    "put_tool_errors",
     "tool_error",
 ]
 
@@ -103,10 +104,18 @@ def put_error_texts(root: Path, state: Any) -> None:
         root: the bundle directory.
         state: its reduced state as JSON values, changed in place.
     """
-    from .payloads import failed_tool_errors  # here: they open the bundle's log and payloads
-    from .turn_errors import annotate_logged_errors
+    from .turn_errors import annotate_logged_errors  # here: it opens the bundle's log
 
     annotate_logged_errors(state, root)
+    put_tool_errors(root, state)
+
+
+def put_tool_errors(root: Path, state: Any) -> None:
+    """Put in ``state`` each failed tool call's error text, from its raw result
+    (:func:`put_error_texts` without the log's texts: the Parquet export reads those with
+    its other readers of the log, in one pass, ``load.annotate_from_log``)."""
+    from .payloads import failed_tool_errors  # here: it opens the bundle's payloads
+
     tools = state.get("tool_calls")
     if not isinstance(tools, dict):
         return

@@ -7,8 +7,9 @@ trace of a guardrail that passed (one that tripped fails its turn). The readers 
 the page) take them from here when the bundle is at hand, as they take a turn's error text
 (``turn_errors``): nothing is added to what Codex reduces.
 
-The log is scanned as bytes (only the lines of these events are parsed); each one's body is
-read from its payload as its line is met, so memory holds what is shown, no list of the log's
+The log is scanned as bytes (only the lines of these events are parsed, in the one pass of
+``protocol_scan`` the other readers share); each one's body is read from its payload as its
+line is met, so memory holds what is shown, no list of the log's
 events: at most ``item_text.MOST_TEXTS`` guardrails a turn (a turn runs a handful; a log
 holding more for one turn is no agent's). An event with no turn id (a bundle recorded before
 the processor wrote one) is not shown: its turn cannot be told when agents run at once.
@@ -16,47 +17,15 @@ the processor wrote one) is not shown: its turn cannot be told when agents run a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
-from ..model.layout import EVENT_LOG
-from ..reduce.confined import BundleFiles
-from ..reduce.errors import ReduceError
 from .item_text import MOST_TEXTS
-from .turn_errors import protocol_body
+from .protocol_scan import ProtocolEvents, scan_log
 
 #: The event type of a guardrail span.
 _GUARDRAIL: Final = "agents_sdk_guardrail"
-
-
-def protocol_events(bundle: Path, event_type: str) -> Iterator[tuple[int | None, int | None, Any]]:
-    """(wall time, seq, payload ref) of each protocol event of ``event_type`` the processor
-    recorded, in order (``agent_tools`` reads its links so too). The log is scanned as bytes:
-    only the lines naming the type are parsed."""
-    marker = orjson.dumps(event_type)
-    with BundleFiles(bundle) as files:
-        for line in files.iter_lines(EVENT_LOG, what="trace event log"):
-            if marker not in line:
-                continue
-            try:
-                event = orjson.loads(line)
-                payload = event["payload"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                continue
-            if (
-                isinstance(payload, dict)
-                and payload.get("type") == "protocol_event_observed"
-                and payload.get("event_type") == event_type
-            ):
-                wall, seq = event.get("wall_time_unix_ms"), event.get("seq")
-                yield _int(wall), _int(seq), payload.get("event_payload")
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
@@ -64,51 +33,64 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
     "triggered", "at_unix_ms", "seq", "error", "span_id"}`` in the order they ended (a key
     Codex's state does not have, read by the view model and the exports: the ``guardrails``
     table, the OTLP spans, the Perfetto marks). A log or payload that cannot be read gives
-    none."""
+    none. A pass over the log of its own: ``load.annotate_from_log`` reads it once for
+    every reader."""
+    if bundle is not None:
+        scan_log(bundle, [guardrails_reader(state, bundle)])
+
+
+def guardrails_reader(state: dict[str, Any], bundle: Path | None) -> Guardrails | None:
+    """:func:`annotate_guardrails`'s share of a pass over the log (None: nothing to read)."""
     turns = state.get("codex_turns")
     if bundle is None or not isinstance(turns, dict):
-        return
-    from .payloads import PayloadReader  # here: it opens the bundle's payloads
-
-    reader: PayloadReader | None = None
-    try:
-        for wall, seq, ref in protocol_events(bundle, _GUARDRAIL):
-            if reader is None:  # opened at the first guardrail: most bundles have none
-                reader = PayloadReader(bundle)
-            body = protocol_body(reader, ref)
-            turn_id = body.get("codex_turn_id")  # the agent's JSON: maybe no id at all
-            turn = turns.get(turn_id) if isinstance(turn_id, str) else None
-            if isinstance(turn, dict):
-                shown = turn.get("guardrails")
-                if not isinstance(shown, list):  # a state file's own value: ours replaces it
-                    shown = turn["guardrails"] = []
-                if len(shown) < MOST_TEXTS:
-                    shown.append(_guardrail(body, wall, seq, turn.get("error_text")))
-    except ReduceError:  # the log (BundleFileError) or the payloads: what was read stays
-        return
-    finally:
-        if reader is not None:
-            reader.close()
+        return None
+    return Guardrails(bundle, turns)
 
 
-def _guardrail(
-    body: Mapping[str, Any], wall: int | None, seq: int | None, turn_error: Any
-) -> dict[str, Any]:
+class Guardrails(ProtocolEvents):
+    """The guardrail events, put in their turns as their lines go by. A tripped guardrail
+    with no error of its own takes its turn's (see :func:`_guardrail`) once the pass is over:
+    the turn's error text is read from the closing events after its end
+    (``turn_errors``, finished first)."""
+
+    def __init__(self, bundle: Path, turns: dict[str, Any]) -> None:
+        super().__init__(bundle, _GUARDRAIL)
+        self.turns = turns
+        #: (guardrail, its turn, its name) of each tripped guardrail with no error of its own
+        self.untold: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+
+    def take(self, wall: int | None, seq: int | None, body: Mapping[str, Any]) -> None:
+        turn_id = body.get("codex_turn_id")  # the agent's JSON: maybe no id at all
+        turn = self.turns.get(turn_id) if isinstance(turn_id, str) else None
+        if not isinstance(turn, dict):
+            return
+        shown = turn.get("guardrails")
+        if not isinstance(shown, list):  # a state file's own value: ours replaces it
+            shown = turn["guardrails"] = []
+        if len(shown) < MOST_TEXTS:
+            guardrail = _guardrail(body, wall, seq)
+            shown.append(guardrail)
+            name = body.get("name")
+            if guardrail["error"] is None and guardrail["triggered"] and isinstance(name, str):
+                self.untold.append((guardrail, turn, name))
+
+    def finish(self, whole: bool) -> None:
+        super().finish(whole)
+        for guardrail, turn, name in self.untold:
+            error = turn.get("error_text")
+            if isinstance(error, str) and error.endswith(f": {name}"):
+                guardrail["error"] = error
+        self.untold.clear()
+
+
+def _guardrail(body: Mapping[str, Any], wall: int | None, seq: int | None) -> dict[str, Any]:
     """One guardrail as the readers take it: the event's line gives when (the guardrail
     span's end: the event is written then) and its place in the log; the body, the agent's
     JSON, the rest (a mistyped field reads as absent). The SDK sets no error on a tripped
     guardrail's span (the tripwire's exception ends the agent's): its error is then its
     turn's (``turn_errors``, read first), when that names it (``Guardrail tripwire
-    triggered: NAME``)."""
+    triggered: NAME``): :meth:`Guardrails.finish` puts it in."""
     name, error, span_id = body.get("name"), body.get("error"), body.get("span_id")
-    if (
-        not isinstance(error, str)
-        and body.get("triggered") is True
-        and isinstance(name, str)
-        and isinstance(turn_error, str)
-        and turn_error.endswith(f": {name}")
-    ):
-        error = turn_error
     return {
         "name": name if isinstance(name, str) else "guardrail",
         "triggered": body.get("triggered") is True,

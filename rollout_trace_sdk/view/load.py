@@ -19,7 +19,7 @@ from .capture import WRITER_LIVE_KEY
 if TYPE_CHECKING:
     from ..reduce.bundle import Progress
 
-__all__ = ["bundle_state", "load_state", "mark_live", "read_state_bytes"]
+__all__ = ["annotate_from_log", "bundle_state", "load_state", "mark_live", "read_state_bytes"]
 
 
 def load_state(
@@ -83,23 +83,39 @@ def bundle_state(
     reduction), with the error texts, guardrails, agents run as tools' calls, approvals, the
     rollout's metadata and cut checkpoints read from the bundle put back (``known``: the tool results'
     texts read before, ``payloads.tool_result_texts``)."""
-    from .agent_tools import annotate_agent_tools
-    from .approvals import annotate_approvals
-    from .checkpoints import annotate_cut_checkpoints
-    from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
-    from .rollout_metadata import annotate_metadata
-    from .turn_errors import annotate_logged_errors
 
     mark_live(state, live)
-    annotate_logged_errors(state, bundle)
     annotate_tool_errors(state, bundle, known)
-    annotate_guardrails(state, bundle)
-    annotate_agent_tools(state, bundle)
-    annotate_metadata(state, bundle)
-    annotate_approvals(state, bundle)
-    annotate_cut_checkpoints(state, bundle)
+    annotate_from_log(state, bundle)
     return state
+
+
+def annotate_from_log(state: Any, bundle: Path, *, checkpoints: bool = True) -> None:
+    """Put in ``state`` what every reader of ``bundle``'s log takes from it, in one pass
+    (``protocol_scan``: each read it whole for itself, four to six passes): the error texts
+    of the calls, requests and turns that ended badly (``turn_errors``), the guardrails, the
+    agents run as tools' calls, the rollout's metadata, the approvals and, with
+    ``checkpoints``, the cut checkpoints. No reader with anything to look for: no pass."""
+    from .agent_tools import agent_tools_reader
+    from .approvals import approvals_reader
+    from .checkpoints import checkpoints_reader
+    from .guardrails import guardrails_reader
+    from .protocol_scan import scan_log
+    from .rollout_metadata import Metadata
+    from .turn_errors import errors_reader
+
+    scan_log(
+        bundle,
+        [
+            errors_reader(state, bundle),  # first: a guardrail may take its turn's error
+            guardrails_reader(state, bundle),
+            agent_tools_reader(state, bundle),
+            Metadata(bundle, state) if isinstance(state, dict) else None,
+            approvals_reader(state, bundle),
+            checkpoints_reader(state) if checkpoints else None,
+        ],
+    )
 
 
 def mark_live(state: Any, live: bool | None) -> None:

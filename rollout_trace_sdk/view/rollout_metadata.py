@@ -13,15 +13,14 @@ adds nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
 from ..model.layout import ROLLOUT_METADATA_EVENT
-from ..reduce.errors import ReduceError
-from .guardrails import protocol_events
-from .turn_errors import protocol_body
+from .protocol_scan import ProtocolEvents, scan_log
 
 #: The key the state gets (Codex's has none): the merged metadata, when there is any.
 KEY: Final = "rollout_metadata"
@@ -37,33 +36,36 @@ def read_metadata(bundle: Path) -> dict[str, Any]:
         Each key's latest value (``{}``: none recorded, or a log that cannot be read; what
         was read before a read failed stays).
     """
-    from .payloads import PayloadReader  # here: it opens the bundle's payloads
-
-    merged: dict[str, Any] = {}
-    reader: PayloadReader | None = None
-    try:
-        for _, _, ref in protocol_events(bundle, ROLLOUT_METADATA_EVENT):
-            if reader is None:  # opened at the first event: most bundles have none
-                reader = PayloadReader(bundle)
-            values = protocol_body(reader, ref).get("values")
-            if isinstance(values, dict):
-                merged.update(values)
-    except ReduceError:  # the log (BundleFileError) or the payloads
-        pass
-    finally:
-        if reader is not None:
-            reader.close()
-    return merged
+    reader = Metadata(bundle)
+    scan_log(bundle, [reader])
+    return reader.merged
 
 
 def annotate_metadata(state: dict[str, Any], bundle: Path | None) -> None:
     """Give ``state`` its bundle's metadata under ``rollout_metadata`` (left out when none
     was recorded; a state file's own value is replaced by the bundle's when it has one)."""
-    if bundle is None or not isinstance(state, dict):
-        return
-    metadata = read_metadata(bundle)
-    if metadata:
-        state[KEY] = metadata
+    if bundle is not None and isinstance(state, dict):
+        scan_log(bundle, [Metadata(bundle, state)])
+
+
+class Metadata(ProtocolEvents):
+    """:func:`read_metadata`'s share of a pass over the log (``protocol_scan``): the values
+    merged in :attr:`merged`, put in ``state`` (when given) once the pass is over."""
+
+    def __init__(self, bundle: Path, state: dict[str, Any] | None = None) -> None:
+        super().__init__(bundle, ROLLOUT_METADATA_EVENT)
+        self.state = state
+        self.merged: dict[str, Any] = {}
+
+    def take(self, wall: int | None, seq: int | None, body: Mapping[str, Any]) -> None:
+        values = body.get("values")
+        if isinstance(values, dict):
+            self.merged.update(values)
+
+    def finish(self, whole: bool) -> None:
+        super().finish(whole)
+        if self.state is not None and self.merged:
+            self.state[KEY] = self.merged
 
 
 def metadata_of(state: Any) -> dict[str, Any]:

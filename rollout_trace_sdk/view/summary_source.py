@@ -38,6 +38,7 @@ from .checkpoints import annotate_cut_checkpoints
 from .item_text import MOST_TEXTS
 from .load import mark_live, read_state_bytes
 from .progress import reduction_progress
+from .protocol_scan import LogReader, scan_log
 from .state_mtime import inputs_newest
 
 #: Manifest fields a state repeats: they must agree for the state to be this bundle's.
@@ -194,7 +195,12 @@ def parse_for_summary(raw: bytes, *, items: bool = False) -> Any:
 
 
 def load_summary_state(
-    source: str, *, lenient: bool, err: TextIO, thread: str | None = None
+    source: str,
+    *,
+    lenient: bool,
+    err: TextIO,
+    thread: str | None = None,
+    checkpoints: bool = True,
 ) -> LoadedState:
     """The state to summarise: a state file as given; for a bundle directory its up-to-date
     ``state.json``, else a reduction (with a progress bar on a terminal).
@@ -205,6 +211,8 @@ def load_summary_state(
         err: standard error, for the progress bar.
         thread: the agent a ``--thread`` summary is of (a state read from a file then keeps
             its ``conversation_items``, which say whose an item-anchored edge is).
+        checkpoints: put in the cut checkpoints (``checkpoints``); ``summary`` reads them in
+            its one pass over the log with the rest (:func:`log_facts`).
 
     Returns:
         The state, the bundle (if any) and what was done.
@@ -220,13 +228,13 @@ def load_summary_state(
         bundle = _bundle_of(path, named)
         if bundle is not None:
             mark_live(named, log_is_live(bundle))
-            annotate_cut_checkpoints(named, bundle)
+            _checkpoints(named, bundle, checkpoints)
         return LoadedState(named, bundle, f"read {shown}")
     live = log_is_live(path)  # asked first: a writer closing meanwhile leaves it whole
     state, why = fresh_state(path, strict=not lenient, items=items)
     if state is not None:
         mark_live(state, live)
-        annotate_cut_checkpoints(state, path)
+        _checkpoints(state, path, checkpoints)
         return LoadedState(state, path, f"read {shown}/{STATE_FILE} ({why})")
     from ..reduce import reduce_bundle, state_bytes
 
@@ -240,8 +248,13 @@ def load_summary_state(
         how += "".join(f"\n{line}" for line in lenient_lines(notes))
     state = orjson.loads(state_bytes(trace))
     mark_live(state, live)
-    annotate_cut_checkpoints(state, path)
+    _checkpoints(state, path, checkpoints)
     return LoadedState(state, path, how)
+
+
+def _checkpoints(state: dict[str, Any], bundle: Path, wanted: bool) -> None:
+    if wanted:
+        annotate_cut_checkpoints(state, bundle)
 
 
 def _bundle_of(state_file: Path, state: Mapping[str, Any]) -> Path | None:
@@ -273,18 +286,46 @@ def failure_texts(
     of each kind kept, each cut as the view model cuts it (``logged_texts``). What cannot be
     read gives no text (the summary then says where to look).
     """
-    texts: dict[str, str] = {}
-    from .turn_errors import ended_badly, logged_texts
+    return _read_texts(bundle, state, most, None)
 
+
+def log_facts(
+    bundle: Path, state: dict[str, Any], *, most: int = MOST_TEXTS
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """What ``summary`` reads of the bundle besides the state, in one pass over the log (it
+    read it up to three times): :func:`failure_texts`, the rollout's metadata
+    (``rollout_metadata.read_metadata``), and the cut checkpoints put in ``state``
+    (``checkpoints``: a ``load_summary_state(checkpoints=False)``'s state).
+
+    Returns:
+        (the failure texts by id, the metadata).
+    """
+    from .rollout_metadata import Metadata
+
+    metadata = Metadata(bundle)
+    return _read_texts(bundle, state, most, metadata), metadata.merged
+
+
+def _read_texts(
+    bundle: Path, state: Mapping[str, Any], most: int, metadata: LogReader | None
+) -> dict[str, str]:
+    """:func:`failure_texts`, the log read once for them and ``metadata`` (with it, the cut
+    checkpoints)."""
+    from .checkpoints import checkpoints_reader
+    from .turn_errors import LoggedTexts, ended_badly
+
+    texts: dict[str, str] = {}
     turns = ended_badly(state)[:most]
     calls = failed(state, "inference_calls") or failed(state, "compaction_requests")
-    call_texts, turn_texts = (  # one pass over the log for both
-        logged_texts(bundle, set(turns), calls=calls) if turns or calls else ({}, {})
-    )
-    texts.update(call_texts)
+    logged = LoggedTexts(bundle, set(turns), calls=calls) if turns or calls else None
+    cut = checkpoints_reader(state) if metadata is not None and isinstance(state, dict) else None
+    scan_log(bundle, [logged, metadata, cut])  # one pass over the log for all
+    if logged is not None:
+        texts.update(logged.call_texts)
     if failed(state, "tool_calls"):
         from .payloads import failed_tool_errors  # here: it opens the bundle's payloads
 
         texts.update(failed_tool_errors(bundle, state, most=most))
-    texts.update(turn_texts)
+    if logged is not None:
+        texts.update(logged.turn_texts)
     return texts

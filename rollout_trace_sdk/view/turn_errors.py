@@ -22,9 +22,6 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
-from ..model.structure import loads_value
 from ..reduce.confined import BundleFileError
 from ..reduce.errors import ReduceError
 from ..reduce.failures import (
@@ -32,11 +29,11 @@ from ..reduce.failures import (
     FAILURE_EVENTS,
     MARKERS,
     failed,
-    marked_payloads,
     note_failure,
     put_texts,
 )
 from .item_text import MOST_TEXTS, cut
+from .protocol_scan import protocol_body, scan_log
 
 if TYPE_CHECKING:
     from .payloads import PayloadReader
@@ -78,22 +75,48 @@ def logged_texts(
         (inference call or compaction request id → text, turn id → text); what cannot be
         read gives no text.
     """
-    call_texts: dict[str, str] = {}
+    reader = LoggedTexts(bundle, turns, calls=calls)
     if not turns and not calls:
-        return call_texts, {}
-    markers = _MARKERS + MARKERS if calls else _MARKERS
-    scan = _TurnScan(bundle, turns)
-    try:
-        for number, payload in marked_payloads(bundle, markers):
-            if calls and payload.get("type") in FAILURE_EVENTS:
-                note_failure(call_texts, payload, most=MOST_TEXTS, keep=cut)
-            elif turns:
-                scan.see(number, payload)
-        return call_texts, scan.finish()
-    except BundleFileError:
-        return call_texts, {}
-    finally:
-        scan.close()
+        return reader.call_texts, {}
+    scan_log(bundle, [reader])
+    return reader.call_texts, reader.turn_texts
+
+
+class LoggedTexts:
+    """:func:`logged_texts`'s share of a pass over the log (``protocol_scan``): its results
+    are in :attr:`call_texts` and :attr:`turn_texts` once the pass is over. A log or payload
+    file that cannot be read (``BundleFileError``) gives the call texts read before it, and
+    no turn text."""
+
+    def __init__(self, bundle: Path, turns: Collection[str], *, calls: bool) -> None:
+        self.markers = _MARKERS + MARKERS if calls else _MARKERS
+        self.calls = calls
+        self.turns = turns
+        self.scan = _TurnScan(bundle, turns)
+        self.call_texts: dict[str, str] = {}
+        self.turn_texts: dict[str, str] = {}
+        #: a bundle file could not be read: nothing more is taken
+        self.failed = False
+
+    def see(self, number: int, event: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        if self.failed:
+            return
+        try:
+            if self.calls and payload.get("type") in FAILURE_EVENTS:
+                note_failure(self.call_texts, payload, most=MOST_TEXTS, keep=cut)
+            elif self.turns:
+                self.scan.see(number, payload)
+        except BundleFileError:
+            self.failed = True
+
+    def finish(self, whole: bool) -> None:
+        try:
+            if whole and not self.failed:
+                self.turn_texts = self.scan.finish()
+        except BundleFileError:
+            self.turn_texts = {}
+        finally:
+            self.scan.close()
 
 
 class _TurnScan:
@@ -192,17 +215,6 @@ class _TurnScan:
             self.reader.close()
 
 
-def protocol_body(reader: PayloadReader, ref: Any) -> Mapping[str, Any]:
-    """A protocol event's body as an object ({} when it cannot be read or is not one); the
-    guardrails' reader (``guardrails``) reads theirs so too."""
-    raw = reader.read(ref) if isinstance(ref, dict) else None
-    try:
-        body = loads_value(raw) if raw is not None else None
-    except orjson.JSONDecodeError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _closing_text(body: Mapping[str, Any]) -> str | None:
     """What a closing event says went wrong: a failed ``task_complete``'s error message, or a
     ``turn_aborted``'s reason."""
@@ -233,16 +245,34 @@ def annotate_logged_errors(state: dict[str, Any], bundle: Path | None) -> None:
     """Give each inference call, compaction request and turn of ``state`` that ended badly
     its ``error_text`` (:func:`logged_texts`: one pass over the log, none when nothing ended
     badly): a key Codex's state does not have, read by the view model and the exports."""
-    if bundle is None:
-        return
+    if bundle is not None:
+        scan_log(bundle, [errors_reader(state, bundle)])
+
+
+def errors_reader(state: dict[str, Any], bundle: Path) -> LoggedErrors | None:
+    """:func:`annotate_logged_errors`'s share of a pass over the log (None: nothing ended
+    badly, nothing to read)."""
     turns = ended_badly(state)
     calls = failed(state, "inference_calls") or failed(state, "compaction_requests")
     if not turns and not calls:
-        return
-    call_texts, turn_texts = logged_texts(bundle, set(turns), calls=calls)
-    put_texts(state, call_texts)
-    by_id = state.get("codex_turns")
-    for turn_id, text in turn_texts.items():
-        turn = by_id.get(turn_id) if isinstance(by_id, dict) else None
-        if isinstance(turn, dict):
-            turn["error_text"] = text
+        return None
+    return LoggedErrors(state, bundle, set(turns), calls=calls)
+
+
+class LoggedErrors(LoggedTexts):
+    """:class:`LoggedTexts` that puts its texts in the state once the pass is over."""
+
+    def __init__(
+        self, state: dict[str, Any], bundle: Path, turns: Collection[str], *, calls: bool
+    ) -> None:
+        super().__init__(bundle, turns, calls=calls)
+        self.state = state
+
+    def finish(self, whole: bool) -> None:
+        super().finish(whole)
+        put_texts(self.state, self.call_texts)
+        by_id = self.state.get("codex_turns")
+        for turn_id, text in self.turn_texts.items():
+            turn = by_id.get(turn_id) if isinstance(by_id, dict) else None
+            if isinstance(turn, dict):
+                turn["error_text"] = text
