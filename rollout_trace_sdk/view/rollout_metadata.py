@@ -12,6 +12,7 @@ adds nothing.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any, Final
@@ -72,26 +73,38 @@ def metadata_of(state: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def metadata_texts(metadata: dict[str, Any], most: int) -> list[tuple[str, str]]:
+#: The most pairs ``summary`` and the page show (a loop's per-step values given as 10,000
+#: keys printed 1,413 lines before summary's totals); they say how many more there are.
+METADATA_KEYS: Final = 20
+
+
+def metadata_texts(
+    metadata: dict[str, Any], most: int, keys: int | None = None
+) -> list[tuple[str, str]]:
     """The metadata as (key, value) texts in recorded order, as ``summary`` and the page show
-    it: a value as JSON unless text, cut to ``most`` characters (an ellipsis ends a cut one;
-    ``summary --json`` and the exports have it whole).
+    it: a value as JSON unless text, it and its key cut to ``most`` characters (an ellipsis
+    ends a cut one; ``summary --json`` and the exports have them whole).
 
     Args:
         metadata: ``read_metadata``'s or ``metadata_of``'s.
-        most: the longest a value's text is.
+        most: the longest a key's or a value's text is.
+        keys: the most pairs given (the first ones; ``None``: all).
 
     Returns:
         The (key, text) pairs.
     """
     texts = []
-    for key, value in metadata.items():
+    for key, value in itertools.islice(metadata.items(), keys):
         try:
             text = value if isinstance(value, str) else orjson.dumps(value).decode()
         except TypeError:  # an integer past 64 bits, as the JSON may hold
             text = str(value)
-        texts.append((str(key), text if len(text) <= most else text[: most - 1] + "…"))
+        texts.append((_cut(str(key), most), _cut(text, most)))
     return texts
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def metadata_json(state: Any) -> str | None:

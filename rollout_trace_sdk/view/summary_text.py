@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
 from .capture import recording_words
-from .rollout_metadata import metadata_texts
+from .rollout_metadata import METADATA_KEYS, metadata_texts
 from .show_format import counted, short_id
 from .summary import CALL_FAILURES, FAILED
 from .visible import visible
@@ -264,8 +264,12 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
     )
     metadata = rollout.get("metadata")
     if isinstance(metadata, dict) and metadata:
-        texts = metadata_texts(metadata, _METADATA_CHARS)
-        lines += _wrapped([("metadata", "dim"), *((f"{k}={v}", "") for k, v in texts)], width)
+        texts = metadata_texts(metadata, _METADATA_CHARS, METADATA_KEYS)
+        more: list[Segment] = []
+        if len(metadata) > len(texts):  # all of them in summary --json
+            more = [(f"{len(metadata) - len(texts):,} more (--json: all)", "dim")]
+        pairs = [(f"{k}={v}", "") for k, v in texts]
+        lines += _wrapped([("metadata", "dim"), *pairs, *more], width)
     for report in rollout.get("recorder_reports") or ():
         # what the recorder dropped (or redacted) is said in full, wrapped, never cut; the
         # text comes from the bundle: spelled out as every other text is

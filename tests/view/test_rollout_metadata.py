@@ -103,6 +103,29 @@ def test_an_unreadable_payload_adds_nothing_and_what_was_read_stays(tmp_path: Pa
         assert read_metadata(bundle) == {"episode": 17, "reward": 0.5}
 
 
+def test_many_keys_are_shown_up_to_a_count_and_long_keys_cut(tmp_path: Path) -> None:
+    """10,000 keys (a loop's per-step values given to ``add_metadata``) printed 1,413 lines
+    of ``summary`` before its totals, and as many pairs in the page's header; a 5 MB key was
+    printed whole. Both show the first ``METADATA_KEYS`` pairs and say how many more there
+    are, a key cut as a value is; ``summary --json`` has them all (review50)."""
+    many = {f"k{i}": i for i in range(10_000)}
+    bundle = anyio.run(lambda: _record(tmp_path, **{"q" * 5000: 1}, **many))
+    text = _cli("summary", str(bundle))
+    head = text.split("totals")[0]
+    assert len(head.splitlines()) < 12, head[:2000]
+    assert "9,982 more" in head
+    assert "q" * 200 not in head
+    assert len(json.loads(_cli("summary", str(bundle), "--json"))["rollout"]["metadata"]) == 10_002
+    meta = build_view_model(load_state(bundle))["meta"]
+    assert len(meta["metadata"]) == 20 and meta["metadata_more"] == 9_982
+    assert meta["metadata"][1][0] == "q" * 199 + "…"
+
+
+def test_a_key_is_cut_as_a_value_is() -> None:
+    assert metadata_texts({"k" * 9: "v"}, 5) == [("kkkk…", "v")]
+    assert len(metadata_texts({f"k{i}": i for i in range(30)}, 80, keys=20)) == 20
+
+
 def test_values_are_json_unless_text_and_cut_with_an_ellipsis() -> None:
     texts = metadata_texts({"a": "plain", "b": [1, "x"], "c": None, "d": 2**70, "e": "y" * 9}, 5)
     assert texts == [("a", "plain"), ("b", '[1,"…'), ("c", "null"), ("d", "1180…"), ("e", "yyyy…")]
@@ -123,4 +146,19 @@ def test_the_page_shows_the_metadata_in_its_header(
     assert shown == ["episode=17", "<b>k</b>=<i>v</i>", "note=" + "x" * 39 + "…"], shown
     title = p.eval_on_selector_all("#metadata .meta-pair", "els => els[2].title")
     assert title == "note=" + "x" * 199 + "…"
+    assert page.errors == []
+
+
+def test_the_page_says_how_many_more_keys_there_are(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """Past ``METADATA_KEYS`` pairs the header says how many more (review50)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    state["rollout_metadata"] = {f"k{i}": i for i in range(1_025)}
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    p = page.open(write_page(source, tmp_path / "page.html"))
+    p.wait_for_selector("#metadata")
+    assert p.eval_on_selector_all("#metadata .meta-pair", "els => els.length") == 20
+    assert "+1,005 more" in p.inner_text("#metadata")
     assert page.errors == []
