@@ -107,14 +107,49 @@ def _cut(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-def metadata_json(state: Any) -> str | None:
+def metadata_json(state: Any, most: int | None = None) -> str | None:
     """The metadata ``annotate_metadata`` gave ``state`` as a JSON object in recorded order
     (the exports' ``rollouts.metadata``; ``None``: none). An integer past 64 bits, as the
-    agent's JSON may hold, is written by the standard library."""
+    agent's JSON may hold, is written by the standard library.
+
+    Args:
+        state: the annotated state.
+        most: the most UTF-8 bytes the text may take (``None``: any): past that a value
+            whose JSON is long is its text cut, the keys that fit are kept, and a last key
+            ``…`` says how many were left out (the OTLP span's attribute: receivers cap
+            attribute sizes, and every other long value there is cut too).
+    """
     metadata = metadata_of(state)
     if not metadata:
         return None
+    text = _dumps(metadata)
+    if most is None or len(text.encode("utf-8", "surrogatepass")) <= most:
+        return text
+    kept: dict[str, Any] = {}
+    size, room = 2, most - _NOTE_BYTES  # the braces; the note of what was left out
+    for key, value in metadata.items():
+        value_text = _dumps(value)
+        if len(value_text) > _VALUE_CHARS:
+            value = _cut(value if isinstance(value, str) else value_text, _VALUE_CHARS)
+        key = _cut(str(key), _VALUE_CHARS)
+        pair = len(_dumps({key: value}).encode("utf-8", "surrogatepass")) - 1  # +1 comma
+        if size + pair > room:
+            break
+        kept[key] = value
+        size += pair
+    if len(kept) < len(metadata):
+        kept["…"] = f"{len(metadata) - len(kept):,} more keys (too long for a span)"
+    return _dumps(kept)
+
+
+#: A value (or key) cut when the whole is too long for ``metadata_json``'s ``most``, in
+#: characters (at most 4 UTF-8 bytes each), and the room kept for the note of keys left out.
+_VALUE_CHARS: Final = 1000
+_NOTE_BYTES: Final = 100
+
+
+def _dumps(value: Any) -> str:
     try:
-        return orjson.dumps(metadata).decode()
+        return orjson.dumps(value).decode()
     except TypeError:
-        return json.dumps(metadata, ensure_ascii=False, separators=(",", ":"), default=str)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
