@@ -48,6 +48,7 @@ def annotate_approvals(state: dict[str, Any], bundle: Path | None) -> None:
             tool = tools.get(call_id) if isinstance(call_id, str) else None
             if (
                 isinstance(tool, dict)
+                and isinstance(status, str)  # a list or an object: no decision, unhashable
                 and status in STATUSES
                 and tool.get("thread_id") == body.get("thread_id")
             ):
