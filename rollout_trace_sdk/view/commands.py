@@ -293,7 +293,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Totals and lists of a rollout: from an up-to-date ``state.json`` when the bundle has
     one, else reduced now (standard error says which); text or ``--json``."""
     from .reports import recorder_reports
-    from .rollout_metadata import read_metadata
+    from .rollout_metadata import metadata_and_cut
     from .summary import build_summary
     from .summary_source import failure_texts, load_summary_state
 
@@ -306,7 +306,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print(f"summary: {visible(loaded.how)}", file=err)  # lenient notes quote the agent's ids
     errors = failure_texts(loaded.bundle, loaded.state) if loaded.bundle is not None else {}
     reports = recorder_reports(loaded.bundle) if loaded.bundle is not None else []
-    metadata = read_metadata(loaded.bundle) if loaded.bundle is not None else {}
+    metadata, cut = metadata_and_cut(loaded.bundle) if loaded.bundle is not None else ({}, 0)
     limit = args.limit if args.limit is not None or args.json else SUMMARY_TEXT_LIMIT
     try:
         summary = build_summary(
@@ -316,6 +316,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             errors=errors,
             reports=reports,
             metadata=metadata,
+            metadata_cut=cut,
         )
     except LookupError as exc:
         print(f"rollout-trace summary: {exc.args[0]}", file=err)

@@ -21,6 +21,7 @@ import orjson
 
 from ..model.layout import ROLLOUT_METADATA_EVENT
 from ..reduce.errors import ReduceError
+from .capture import cut_status
 from .guardrails import protocol_events
 from .turn_errors import protocol_body
 
@@ -38,12 +39,24 @@ def read_metadata(bundle: Path) -> dict[str, Any]:
         Each key's latest value (``{}``: none recorded, or a log that cannot be read; what
         was read before a read failed stays).
     """
+    return metadata_and_cut(bundle)[0]
+
+
+def metadata_and_cut(bundle: Path) -> tuple[dict[str, Any], int]:
+    """:func:`read_metadata`'s metadata, and how many of its records a capture limit cut or
+    left out (schema 3's ``max_payload_bytes``, ``max_bundle_bytes``: a reward recorded at
+    the end of a rollout that spent its budget), whose values are unknown: ``summary`` says
+    so rather than show the rest as the whole."""
     from .payloads import PayloadReader  # here: it opens the bundle's payloads
 
     merged: dict[str, Any] = {}
+    cut = 0
     reader: PayloadReader | None = None
     try:
         for _, _, ref in protocol_events(bundle, ROLLOUT_METADATA_EVENT):
+            if cut_status(ref) is not None:  # a cut body is no JSON: nothing of it is known
+                cut += 1
+                continue
             if reader is None:  # opened at the first event: most bundles have none
                 reader = PayloadReader(bundle)
             values = protocol_body(reader, ref).get("values")
@@ -54,7 +67,7 @@ def read_metadata(bundle: Path) -> dict[str, Any]:
     finally:
         if reader is not None:
             reader.close()
-    return merged
+    return merged, cut
 
 
 def annotate_metadata(state: dict[str, Any], bundle: Path | None) -> None:

@@ -263,11 +263,16 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         width,
     )
     metadata = rollout.get("metadata")
-    if isinstance(metadata, dict) and metadata:
+    metadata = metadata if isinstance(metadata, dict) else {}
+    cut = rollout.get("metadata_cut")
+    cut = cut if isinstance(cut, int) and not isinstance(cut, bool) and cut > 0 else 0
+    if metadata or cut:
         texts = metadata_texts(metadata, _METADATA_CHARS, METADATA_KEYS)
         more: list[Segment] = []
         if len(metadata) > len(texts):  # all of them in summary --json
             more = [(f"{len(metadata) - len(texts):,} more (--json: all)", "dim")]
+        if cut:  # their values are unknown: what is shown may not be all, nor the latest
+            more.append((f"{counted(cut, 'record')} cut by a capture limit", "yellow"))
         pairs = [(f"{k}={v}", "") for k, v in texts]
         lines += _wrapped([("metadata", "dim"), *pairs, *more], width)
     for report in rollout.get("recorder_reports") or ():

@@ -18,7 +18,11 @@ from rollout_trace_sdk.export.query import run
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
-from rollout_trace_sdk.view.rollout_metadata import metadata_texts, read_metadata
+from rollout_trace_sdk.view.rollout_metadata import (
+    metadata_and_cut,
+    metadata_texts,
+    read_metadata,
+)
 
 from .conftest import Page, write_page
 
@@ -124,6 +128,32 @@ def test_many_keys_are_shown_up_to_a_count_and_long_keys_cut(tmp_path: Path) -> 
 def test_a_key_is_cut_as_a_value_is() -> None:
     assert metadata_texts({"k" * 9: "v"}, 5) == [("kkkk…", "v")]
     assert len(metadata_texts({f"k{i}": i for i in range(30)}, 80, keys=20)) == 20
+
+
+def test_summary_says_what_a_capture_limit_left_of_the_metadata(tmp_path: Path) -> None:
+    """Under ``max_bundle_bytes`` the reward recorded at the episode's end, once the bundle's
+    payload budget is spent, is omitted, and a value past ``max_payload_bytes`` is cut: the
+    readers skipped such records without a word, and ``summary`` showed the rest as if it were
+    all the metadata. It says how many records a capture limit cut or left out now
+    (``--json``: ``rollout.metadata_cut``), and ``read_metadata`` counts them (review50)."""
+
+    async def record() -> Path:
+        async with open_rollout(
+            tmp_path, model="m", schema_version=3, max_bundle_bytes=20_000, metadata={"ep": 1}
+        ) as rollout:
+            rollout.add_metadata(note="y" * 50_000)
+            rollout.add_metadata(reward=0.5)
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    bundle = anyio.run(record)
+    assert read_metadata(bundle) == {"ep": 1}
+    assert metadata_and_cut(bundle) == ({"ep": 1}, 2)
+    text = " ".join(_cli("summary", str(bundle)).split())
+    assert "metadata · ep=1 · 2 records cut by a capture limit" in text, text
+    summary = json.loads(_cli("summary", str(bundle), "--json"))
+    assert summary["rollout"]["metadata"] == {"ep": 1}
+    assert summary["rollout"]["metadata_cut"] == 2
 
 
 def test_values_are_json_unless_text_and_cut_with_an_ellipsis() -> None:
