@@ -93,6 +93,10 @@ KEPT_EVENTS: Final[frozenset[type[Any]]] = CLOSING_EVENTS | {
 EVENT_COST: Final = 256
 #: Bytes charged on top of a payload's JSON (the queue entry and the ref).
 PAYLOAD_OVERHEAD: Final = 128
+#: The largest payload queued past the budget when asked (``kept``), as a start or an end is:
+#: a model call's usage without its answer (``InferenceCall.completed``), one per call end,
+#: a few dozen bytes a user can always afford, so the tokens stay in every total (usage50).
+KEPT_PAYLOAD_BYTES: Final = 512
 
 
 class QueueRules:

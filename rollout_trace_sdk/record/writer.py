@@ -249,6 +249,7 @@ class BundleWriter(RoomWaits):
                 lazy_strings=not self._plan.limited,
                 put_frozen=self.put_frozen,
                 put_output=self.put_output_frozen,
+                put_kept=functools.partial(self._put_body, kept=True),
                 # compact_payload's depth check has nothing to find one level deep
                 dumps_shallow=self.values.compact,
             )
