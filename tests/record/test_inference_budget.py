@@ -7,11 +7,14 @@ calls gone."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record import open_rollout, set_process_budget
+from rollout_trace_sdk.record._budget import DEFAULT_PROCESS_BUDGET
 
 from ..codex_oracle import reduced_by_both
 from .recorder_support import bundle_in, loss_report, of_type
@@ -69,3 +72,35 @@ async def test_a_calls_usage_survives_a_full_budget(tmp_path: Path, schema: int)
     calls = list(reduced_by_both(bundle)["inference_calls"].values())
     assert len(calls) == len(of_type(bundle, "inference_started"))
     assert [c["usage"] for c in calls] == [REDUCED] * len(calls)
+
+
+@pytest.fixture
+def budget() -> Iterator[None]:
+    """The test sets its own process budget; the default comes back after it."""
+    yield
+    set_process_budget(DEFAULT_PROCESS_BUDGET)
+
+
+async def test_usage_survives_a_full_process_budget(
+    tmp_path: Path, schema: int, budget: None
+) -> None:
+    """user50's case: many rollouts at once under ``set_process_budget(256 KiB)``."""
+    set_process_budget(256 * _KB)
+    async with contextlib.AsyncExitStack() as stack:
+        turns = []
+        for k in range(6):
+            rollout = await stack.enter_async_context(
+                open_rollout(tmp_path / f"r{k}", model="gpt-test", overflow="drop")
+            )
+            turns.append(await stack.enter_async_context(rollout.root.turn()))
+        for i in range(8):  # round-robin, nothing awaited between the calls
+            for turn in turns:
+                call = turn.inference({"model": "gpt-test", "input": [USER]})
+                call.completed(
+                    response_id=f"resp_{i}", output_items=[_answer(i)], token_usage=USAGE
+                )
+    reports = [loss_report(bundle_in(tmp_path / f"r{k}")) for k in range(6)]
+    assert any("set_process_budget" in r for r in reports)  # the budget was full
+    for k in range(6):
+        calls = list(reduced_by_both(bundle_in(tmp_path / f"r{k}"))["inference_calls"].values())
+        assert calls and [c["usage"] for c in calls] == [REDUCED] * len(calls)
