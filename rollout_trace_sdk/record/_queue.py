@@ -39,6 +39,9 @@ _NEVER: Final = 1 << 62
 _get_ident = threading.get_ident
 _QueuedPayload = _files.QueuedPayload
 
+#: a kept payload's largest charge (see :meth:`RecordQueue.payload_kept`)
+_KEPT_SIZE: Final = KEPT_PAYLOAD_BYTES + PAYLOAD_OVERHEAD
+
 
 class RecordQueue(ProcessShare):
     """The enqueueing half of :class:`~.writer.BundleWriter` (which owns every attribute)."""
@@ -522,10 +525,9 @@ class RecordQueue(ProcessShare):
         plan = self._plan
         assert plan is not None
         size = len(data) + PAYLOAD_OVERHEAD
-        kept = kept and size <= KEPT_PAYLOAD_BYTES + PAYLOAD_OVERHEAD
         if _get_ident() != self._loop_ident:  # the item store called from a worker thread
             with self._inbox_lock:
-                if not self._admit_from_thread(size, kept):
+                if not self._admit_from_thread(size, kept and size <= _KEPT_SIZE):
                     drops = self._thread_drops
                     drops[1] += 1
                     drops[2] += len(data)
@@ -539,7 +541,12 @@ class RecordQueue(ProcessShare):
             if (
                 self._closing
                 or self._failed is not None
-                or (queued and queued + size > self._cap and not kept and not self._recap(size))
+                or (
+                    queued
+                    and queued + size > self._cap
+                    and not (kept and size <= _KEPT_SIZE)  # asked only past the cap
+                    and not self._recap(size)
+                )
             ):
                 self._drop_payload(len(data))
                 return plan.omit(kind, len(data), parts)
@@ -570,7 +577,7 @@ class RecordQueue(ProcessShare):
             or (
                 queued
                 and queued + size > self._cap
-                and not (kept and size <= KEPT_PAYLOAD_BYTES + PAYLOAD_OVERHEAD)
+                and not (kept and size <= _KEPT_SIZE)
                 and not self._recap(size)
             )
         ):
