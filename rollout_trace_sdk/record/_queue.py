@@ -29,7 +29,6 @@ from ._queue_rules import (
     CLOSING_EVENTS,
     EVENT_COST,
     KEPT_EVENTS,
-    KEPT_PAYLOAD_BYTES,
     PAYLOAD_OVERHEAD,
 )
 from ._shard_plan import ShardPlan
@@ -38,9 +37,6 @@ from ._values import ValueEncoder
 _NEVER: Final = 1 << 62
 _get_ident = threading.get_ident
 _QueuedPayload = _files.QueuedPayload
-
-#: a kept payload's largest charge (see :meth:`RecordQueue.payload_kept`)
-_KEPT_SIZE: Final = KEPT_PAYLOAD_BYTES + PAYLOAD_OVERHEAD
 
 
 class RecordQueue(ProcessShare):
@@ -147,17 +143,6 @@ class RecordQueue(ProcessShare):
         except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
             self._unserialisable(kind, exc)
             return None
-
-    def payload_kept(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
-        """:meth:`payload_nowait` for a payload kept past the budget when no larger than
-        :data:`KEPT_PAYLOAD_BYTES` (a dropped answer's usage), not past a closed or failed
-        writer nor a bundle's ceiling."""
-        data = self._snapshot(kind, value)
-        if data is None:
-            return None
-        if _get_ident() != self._loop_ident:
-            return self._payload_from_thread(kind, data, kept=True)
-        return self._put_payload(kind, data, kept=True)
 
     async def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
         """Like :meth:`payload_nowait`, but with ``overflow="wait"`` waits for room first."""
@@ -516,18 +501,16 @@ class RecordQueue(ProcessShare):
         kind: ev.PayloadKind,
         data: bytes | LazyBody,
         parts: tuple[ev.RawPayloadRef, ...] = (),
-        kept: bool = False,
     ) -> ev.RawPayloadRef:
         """Schema 3 (loop thread): place ``data`` in a shard and queue its record. A payload
         the queue cannot take is ``omitted`` (counted as dropped): the event citing it is
-        still written, and the bundle says what is missing. ``kept``: past the budget when
-        small (see :meth:`payload_kept`)."""
+        still written, and the bundle says what is missing."""
         plan = self._plan
         assert plan is not None
         size = len(data) + PAYLOAD_OVERHEAD
         if _get_ident() != self._loop_ident:  # the item store called from a worker thread
             with self._inbox_lock:
-                if not self._admit_from_thread(size, kept and size <= _KEPT_SIZE):
+                if not self._admit_from_thread(size):
                     drops = self._thread_drops
                     drops[1] += 1
                     drops[2] += len(data)
@@ -544,7 +527,7 @@ class RecordQueue(ProcessShare):
                 or (
                     queued
                     and queued + size > self._cap
-                    and not (kept and size <= _KEPT_SIZE)  # asked only past the cap
+                    and size > self._kept_size  # (0 but in ``payload_kept``)
                     and not self._recap(size)
                 )
             ):
@@ -564,11 +547,9 @@ class RecordQueue(ProcessShare):
                 self._hurry()
         return ref
 
-    def _put_payload(
-        self, kind: ev.PayloadKind, data: bytes | LazyBody, kept: bool = False
-    ) -> ev.RawPayloadRef | None:
+    def _put_payload(self, kind: ev.PayloadKind, data: bytes | LazyBody) -> ev.RawPayloadRef | None:
         if self._plan is not None:
-            return self._put_body(kind, data, (), kept)
+            return self._put_body(kind, data)
         size = len(data) + PAYLOAD_OVERHEAD
         queued = self._queued
         if (
@@ -577,7 +558,7 @@ class RecordQueue(ProcessShare):
             or (
                 queued
                 and queued + size > self._cap
-                and not (kept and size <= _KEPT_SIZE)
+                and size > self._kept_size  # (0 but in ``payload_kept``)
                 and not self._recap(size)
             )
         ):
