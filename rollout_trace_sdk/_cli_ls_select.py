@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 import orjson
@@ -100,26 +100,37 @@ def positive(text: str) -> int:
 ANY_VALUE: Final = object()
 
 
-def meta_filter(text: str) -> tuple[str, object]:
+class MetaWanted(NamedTuple):
+    """One ``--meta``: the key, the value (``ANY_VALUE``: any) and the text it was given as
+    (``None``: no value given)."""
+
+    key: str
+    value: object
+    text: str | None
+
+
+def meta_filter(text: str) -> MetaWanted:
     """``--meta KEY=VALUE`` (or ``KEY`` alone: any value): a rollout whose metadata
     (``Rollout.add_metadata``) holds that value under that key. The value is read as JSON
-    when it is JSON (``17``, ``0.5``, ``true``, ``"17"``), else as text (``sort``)."""
+    when it is JSON (``17``, ``0.5``, ``true``, ``"17"``), else as text (``sort``); its text
+    is kept for a value recorded as text (``1.10``, a version, is the number 1.1 as JSON)."""
     key, equals, value = text.partition("=")
     if not key:
         raise argparse.ArgumentTypeError(f"{text!r}: give KEY=VALUE, or KEY alone")
     if not equals:
-        return key, ANY_VALUE
+        return MetaWanted(key, ANY_VALUE, None)
     try:
-        return key, orjson.loads(value)
+        return MetaWanted(key, orjson.loads(value), value)
     except orjson.JSONDecodeError:
-        return key, value
+        return MetaWanted(key, value, value)
 
 
-def meta_matches(metadata: dict[str, Any], wanted: list[tuple[str, object]]) -> bool:
+def meta_matches(metadata: dict[str, Any], wanted: list[MetaWanted]) -> bool:
     """Whether ``metadata`` holds every ``--meta`` asked for: the key, with the value given
-    (a number equal to it, ``17`` to ``17.0``; true or false only to a boolean; or its text
-    as given, a value read as JSON matching the text it was written as)."""
-    for key, value in wanted:
+    (a number equal to it, ``17`` to ``17.0``; true or false only to a boolean; or, for a
+    value recorded as text, the text as given, or as the value read as JSON is written:
+    ``"17"`` for ``17``)."""
+    for key, value, text in wanted:
         if key not in metadata:
             return False
         have = metadata[key]
@@ -127,14 +138,16 @@ def meta_matches(metadata: dict[str, Any], wanted: list[tuple[str, object]]) -> 
             have == value and isinstance(have, bool) == isinstance(value, bool)
         ):
             continue
-        if not (isinstance(have, str) and not isinstance(value, str) and have == _text(value)):
+        if not isinstance(have, str) or isinstance(value, str):
+            return False
+        if have != text and have != _text(value):
             return False
     return True
 
 
 def _text(value: object) -> str:
-    """The text a ``--meta`` value read as JSON was written as (``17`` for 17), to match a
-    metadata value recorded as text (``"17"``)."""
+    """The text a ``--meta`` value read as JSON is written as (``17`` for 17), to match a
+    metadata value recorded as text (``"17"``) however it was given (`` 17``)."""
     return orjson.dumps(value).decode()
 
 
@@ -216,7 +229,7 @@ def _read(
     rows: bool,
     left: list[str],
     open_logs: OpenLogs,
-    meta: list[tuple[str, object]],
+    meta: list[MetaWanted],
 ) -> BundleInfo | None:
     """One bundle's facts if its status is ``wanted`` (``None``: any, but paths alone leave
     the bundles being recorded out, which ``left`` counts) and its metadata holds ``meta``

@@ -13,6 +13,8 @@ import pytest
 from rollout_trace_sdk._cli_ls_select import (
     folder_thread,
     matches,
+    meta_filter,
+    meta_matches,
     moment,
     status_list,
     thread_prefix,
@@ -87,3 +89,13 @@ def test_an_empty_thread_id_is_refused() -> None:
     assert thread_prefix("019a") == "019a"
     with pytest.raises(argparse.ArgumentTypeError, match="root thread id"):
         thread_prefix("")
+
+
+@pytest.mark.parametrize("text", ["1.10", "0.50", "1e3", " 17", "1.0", "-0"])
+def test_meta_finds_a_value_recorded_as_text_by_the_text_given(text: str) -> None:
+    """``--meta version=1.10`` finds a version recorded as the text ``"1.10"``: the value
+    is read as JSON (the number 1.1), and a value recorded as text is compared with the text
+    as given, not with that number written again (``1.1``), which lost it (review50)."""
+    wanted = [meta_filter(f"version={text}")]
+    assert meta_matches({"version": text}, wanted)
+    assert not meta_matches({"version": text + "0"}, wanted)

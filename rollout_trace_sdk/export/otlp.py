@@ -47,7 +47,7 @@ from ..view.capture import capture_notes, not_whole, recording_status
 from ..view.item_text import ending_turn_id, own_item_ids, tool_name, what_stopped
 from ..view.rollout_metadata import metadata_json
 from ._otlp_tree import SpanTree
-from .otlp_content import Conversation, cut
+from .otlp_content import MAX_INLINE_BYTES, Conversation, cut
 from .otlp_names import (
     AGENT_ID,
     AGENT_NAME,
@@ -325,7 +325,7 @@ class _Mapper:
             state.get("recording_complete"), bool
         ):
             attributes[f"{OURS}.recording_status"] = recording_status(state)
-        metadata = metadata_json(state)
+        metadata = metadata_json(state, MAX_INLINE_BYTES)  # cut as other values
         if metadata is not None:
             attributes[OPENINFERENCE_METADATA] = metadata
         end = _ms(state.get("ended_at_unix_ms"))

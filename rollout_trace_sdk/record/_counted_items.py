@@ -70,6 +70,7 @@ class CountedItems(ItemStore):
         output_items: Sequence[Any],
         *,
         request: RequestRefs | None = None,
+        kept: bool = False,
     ) -> RawPayloadRef:
         self._lost()
         return _unstored("inference_response")

@@ -25,6 +25,7 @@ from ._queue_rules import (
     CLOSING_EVENTS,
     EVENT_COST,
     KEPT_EVENTS,
+    KEPT_PAYLOAD_BYTES,
     PAYLOAD_OVERHEAD,
     QueueRules,
     log,
@@ -81,12 +82,14 @@ class ThreadInbox(QueueRules):
         )
 
     def _payload_from_thread(
-        self, kind: ev.PayloadKind, data: bytes | LazyBody
+        self, kind: ev.PayloadKind, data: bytes | LazyBody, *, kept: bool = False
     ) -> ev.RawPayloadRef | None:
+        """A payload from another OS thread (``kept``: past the budget when small, as
+        ``RecordQueue.payload_kept``)."""
         size = len(data) + PAYLOAD_OVERHEAD
         with self._inbox_lock:
             plan = self._plan
-            if not self._admit_from_thread(size):
+            if not self._admit_from_thread(size, kept and len(data) <= KEPT_PAYLOAD_BYTES):
                 drops = self._thread_drops
                 drops[1] += 1
                 drops[2] += len(data)

@@ -155,6 +155,7 @@ class ItemStore:
         "_max_payload",
         "_put",
         "_put_frozen",
+        "_put_kept",
         "_put_output",
         "_recent",
         "_recent_refs",
@@ -172,6 +173,7 @@ class ItemStore:
         lazy_strings: bool = False,
         put_frozen: PutFrozen | None = None,
         put_output: PutOutput | None = None,
+        put_kept: Put | None = None,
         dumps_shallow: Dumps | None = None,
     ) -> None:
         """
@@ -192,11 +194,14 @@ class ItemStore:
             put_output: with ``put_frozen``, a new item's body and its result's (the
                 ``direct_response`` template) stored in one call, the result over the item,
                 both references flat (the writer's ``put_output_frozen``).
+            put_kept: ``put`` past the writer's budget for a small body (a response's
+                template, so a dropped answer's usage is kept); ``put`` when not given.
             dumps_shallow: ``dumps`` for a value one level deep (a dict of scalars), where
                 it may skip what only deep nesting needs (the writer's: the depth check of
                 schema 3's bodies); ``dumps`` when not given.
         """
         self._put = put
+        self._put_kept = put_kept or put
         self._dumps = dumps
         self._dumps_shallow = dumps_shallow or dumps
         self._lock = threading.RLock()
@@ -443,6 +448,7 @@ class ItemStore:
         parts: Sequence[RawPayloadRef],
         *,
         share: bool = False,
+        kept: bool = False,
     ) -> RawPayloadRef:
         """``value`` with ``value[key]`` = the spliced ``parts``: a template (plain JSON
         when there are no parts). With ``share``, the other top-level values of at least
@@ -461,9 +467,10 @@ class ItemStore:
                 if shared is not None:
                     copy[name] = HOLE
                     holes.append(shared)
+        put = self._put_kept if kept else self._put
         if not holes:
-            return self._put(kind, self._dumps(copy), ())
-        return self._put(kind, template_body(copy, holes, self._dumps), tuple(holes))
+            return put(kind, self._dumps(copy), ())
+        return put(kind, template_body(copy, holes, self._dumps), tuple(holes))
 
     def _prompt(
         self,
@@ -499,9 +506,11 @@ class ItemStore:
         output_items: Sequence[Any],
         *,
         request: RequestRefs | None = None,
+        kept: bool = False,
     ) -> RawPayloadRef:
         """Store an inference response (``body`` with ``output_items`` = ``output_items``),
-        its items as model items.
+        its items as model items; with ``kept``, the response's own template (its usage and
+        a reference per item, small) past the writer's budget (``RecordQueue.payload_kept``).
 
         Args:
             thread_id: the thread of the inference.
@@ -517,7 +526,7 @@ class ItemStore:
         if thread is None:
             thread = self._threads[thread_id] = _Thread()
         refs = [self._lookup(thread, item) for item in output_items]
-        ref = self._list_payload("inference_response", body, "output_items", refs)
+        ref = self._list_payload("inference_response", body, "output_items", refs, kept=kept)
         rid = body.get("response_id")
         if isinstance(rid, str):
             thread.response_ids[rid] = thread.response_ids.get(rid, 0) + 1

@@ -524,7 +524,12 @@ class RecordQueue(ProcessShare):
             if (
                 self._closing
                 or self._failed is not None
-                or (queued and queued + size > self._cap and not self._recap(size))
+                or (
+                    queued
+                    and queued + size > self._cap
+                    and size > self._kept_size  # (0 but in ``payload_kept``)
+                    and not self._recap(size)
+                )
             ):
                 self._drop_payload(len(data))
                 return plan.omit(kind, len(data), parts)
@@ -550,7 +555,12 @@ class RecordQueue(ProcessShare):
         if (
             self._closing
             or self._failed is not None
-            or (queued and queued + size > self._cap and not self._recap(size))
+            or (
+                queued
+                and queued + size > self._cap
+                and size > self._kept_size  # (0 but in ``payload_kept``)
+                and not self._recap(size)
+            )
         ):
             self._drop_payload(size - PAYLOAD_OVERHEAD)
             return None

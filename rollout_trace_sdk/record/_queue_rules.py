@@ -9,6 +9,8 @@ and the notes a drop leaves for the bundle's loss report, shared by the recordin
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,6 +20,35 @@ from ._line_cost import line_estimate
 from ._shard_plan import ShardPlan
 
 log = logging.getLogger("rollout_trace_sdk")
+
+#: Seconds between two log lines saying the process's budget is full: each bundle that drops
+#: for it says so in its own loss report, and a budget too small for the rollouts at once
+#: logged a line for each of them (user50: 397 lines from one run of 400 rollouts).
+PROCESS_FULL_LOG_EVERY: Final = 60.0
+
+
+class _ProcessFullLog:
+    """When the process-budget line was last logged, and how many bundles began dropping for
+    that budget since without a line of their own (shared by every writer thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._unsaid = 0
+
+    def due(self) -> int | None:
+        """``None``: not now (this bundle is counted for the next line); else how many
+        bundles the line also stands for."""
+        now = time.monotonic()
+        with self._lock:
+            if self._last is not None and now - self._last < PROCESS_FULL_LOG_EVERY:
+                self._unsaid += 1
+                return None
+            self._last, unsaid, self._unsaid = now, self._unsaid, 0
+            return unsaid
+
+
+_PROCESS_FULL_LOG = _ProcessFullLog()
 
 #: With ``overflow="wait"`` the ``*_nowait`` calls (which cannot wait) may overdraw the budget
 #: up to this factor before anything is dropped; the awaitable points (``async with`` of a
@@ -62,6 +93,10 @@ KEPT_EVENTS: Final[frozenset[type[Any]]] = CLOSING_EVENTS | {
 EVENT_COST: Final = 256
 #: Bytes charged on top of a payload's JSON (the queue entry and the ref).
 PAYLOAD_OVERHEAD: Final = 128
+#: The largest payload queued past the budget when asked (``kept``), as a start or an end is:
+#: a model call's usage without its answer (``InferenceCall.completed``), one per call end,
+#: a few dozen bytes a user can always afford, so the tokens stay in every total (usage50).
+KEPT_PAYLOAD_BYTES: Final = 512
 
 
 class QueueRules:
@@ -139,13 +174,19 @@ class QueueRules:
                     f"the {PROCESS.limit}-byte memory budget of the process's rollouts together "
                     "was full (set_process_budget)"
                 )
-                log.warning(
-                    "rollout_trace_sdk: the process's rollouts hold their whole memory budget "
-                    "(%s bytes, set_process_budget); dropping records for %s (the bundle "
-                    "will say how many)",
-                    PROCESS.limit,
-                    self.bundle_dir,
-                )
+                others = _PROCESS_FULL_LOG.due()
+                if others is not None:
+                    log.warning(
+                        "rollout_trace_sdk: the process's rollouts hold their whole memory "
+                        "budget (%s bytes, set_process_budget); dropping records for %s%s "
+                        "(each bundle will say how many; this is said at most once a minute)",
+                        PROCESS.limit,
+                        self.bundle_dir,
+                        f" and {others} other bundle{'s' if others != 1 else ''} since the "
+                        "last time this was said"
+                        if others
+                        else "",
+                    )
                 return
             self._reasons.append(f"the writer's {self._max}-byte memory budget was full")
             log.warning(

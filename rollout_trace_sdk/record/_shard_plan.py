@@ -203,7 +203,9 @@ class ShardPlan:
             body: the payload text (JSON, or a template's fragment array when ``parts``).
             parts: the template's parts (already placed), in splice order.
             closing: a closing report (the loss report, the redaction report): stored
-                whole, in the room ``max_bundle_bytes`` keeps back, however full the bundle.
+                whole, in the room ``max_bundle_bytes`` keeps back, however full the bundle,
+                and whatever ``max_payload_bytes`` is (cut, it no longer parses: the bundle
+                reads as not lossy).
 
         Returns:
             The reference to put in events, and the record to queue for :class:`ShardSink`
@@ -217,7 +219,7 @@ class ShardPlan:
         size = kept = len(body)
         cut: int | None = None
         limit = self._limits.max_payload_bytes
-        if not parts and limit is not None and size > limit:
+        if not parts and not closing and limit is not None and size > limit:
             cut = kept = limit
         budget = self._budget
         if budget is not None and not closing:

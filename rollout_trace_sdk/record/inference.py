@@ -265,18 +265,22 @@ class InferenceCall(ModelRequest):
             "output_items": recorded,
         }
         if rt.items is not None:
+            # its template (usage and a reference per item) is kept past a full budget
             ref: ev.RawPayloadRef | None = rt.items.response(
-                turn.thread.thread_id, body, recorded, request=self._refs
+                turn.thread.thread_id, body, recorded, request=self._refs, kept=usage is not None
             )
         else:
             ref = self._payload("inference_response", body)
         if ref is None:  # the call must still end, or the trace shows it running
+            # its usage without its answer, kept past a full budget as the end is (usage50:
+            # the tokens of 166 of 200 episodes were gone from every total)
+            stub = {**body, "output_items": []}
             self._emit(
                 ev.InferenceFailed(
                     self.inference_call_id,
                     upstream_request_id,
                     "rollout trace: the response could not be recorded",
-                    None,
+                    None if usage is None else rt.payload_kept("inference_response", stub),
                 )
             )
             if accept:  # acceptances of items no recorded response holds: counted as lost

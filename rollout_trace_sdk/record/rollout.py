@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from .writer import BundleWriter, WriterStats
 
 
+#: The warning for metadata added once the rollout closed.
+_AFTER_CLOSE: Final = (
+    "metadata added after the rollout closed (call add_metadata inside its `async with` block)"
+)
+
+
 class Rollout:
     """An open, recording rollout: one bundle, a root thread and the threads it spawns."""
 
@@ -61,7 +67,8 @@ class Rollout:
         Each call records its values at once (secrets redacted as in every payload); a key
         given again replaces its earlier value where the readers merge them, so call it
         again at the end with what is known only then. Never raises: a value the recorder
-        cannot take is recorded approximately and counted, as any other.
+        cannot take is recorded approximately and counted, as any other; metadata added
+        once the rollout closed reaches no bundle, and the first such call warns.
 
         Args:
             values: keys and values (keys that are not identifiers: ``{"task-id": 3}``).
@@ -73,7 +80,10 @@ class Rollout:
         except Exception as exc:  # not a mapping, or one that fails when read
             call_failed(self.root, "add_metadata", exc)
             return
-        if merged:
+        if merged and self._rt.sink.values.closed:
+            # a reward scored after the ``async with`` block reaches no bundle: said once
+            self._rt.sink.values.note("after end", says=_AFTER_CLOSE)
+        elif merged:
             self.root.protocol_event(ROLLOUT_METADATA_EVENT, {"values": merged})
 
     async def flush(self) -> None:
@@ -102,6 +112,9 @@ class _NullRollout(Rollout):
     @property
     def backlogged(self) -> bool:
         return False
+
+    def add_metadata(self, values: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        return None
 
     async def flush(self) -> None:
         return None

@@ -61,6 +61,8 @@ class BundleSink(Protocol):
 
     def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None: ...
 
+    def payload_kept(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None: ...
+
     def event_nowait(
         self,
         payload: ev.EventPayload,
@@ -315,6 +317,7 @@ class Runtime:
         "known_items",
         "model",
         "payload",
+        "payload_kept",
         "provider_name",
         "rollout_id",
         "room_needed",
@@ -340,6 +343,8 @@ class Runtime:
         self.sink = sink
         self.event = sink.event_nowait
         self.payload = sink.payload_nowait
+        #: a small payload kept past the budget, as the starts and ends (a dropped answer's usage)
+        self.payload_kept = sink.payload_kept
         #: schema 3: the writer's item store (each conversation item written once); None in 2
         self.items: ItemStore | None = getattr(sink, "items", None)
         #: the writer's hot path when it allows it (schema 3 without limits), else None
@@ -429,6 +434,7 @@ class Runtime:
 
             counted.event = _event
             counted.payload = _payload
+            counted.payload_kept = _payload
             counted.flat = None
             counted.fast_tools = None
             # its items neither stored nor remembered, only counted (see ``_counted_items``)

@@ -249,6 +249,7 @@ class BundleWriter(RoomWaits):
                 lazy_strings=not self._plan.limited,
                 put_frozen=self.put_frozen,
                 put_output=self.put_output_frozen,
+                put_kept=self._put_kept,
                 # compact_payload's depth check has nothing to find one level deep
                 dumps_shallow=self.values.compact,
             )
@@ -283,6 +284,7 @@ class BundleWriter(RoomWaits):
         self._inbox: deque[tuple[Any, ...]] = deque()
         self._inbox_bytes = 0
         self._inbox_lock = threading.Lock()
+        self._kept_size = 0  # see payload_kept
         self._poke: Callable[[Callable[[], None]], Any] | None = _loop_poker()
         self._thread_drops = [0, 0, 0]  # events, payloads, bytes dropped by thread calls
         _LIVE.add(self)

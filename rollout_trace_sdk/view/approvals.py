@@ -56,6 +56,7 @@ class Approvals(ProtocolEvents):
         tool = self.tools.get(call_id) if isinstance(call_id, str) else None
         if (
             isinstance(tool, dict)
+            and isinstance(status, str)  # a list or an object: no decision, unhashable
             and status in STATUSES
             and tool.get("thread_id") == body.get("thread_id")
         ):

@@ -307,8 +307,9 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print(f"summary: {visible(loaded.how)}", file=err)  # lenient notes quote the agent's ids
     errors: dict[str, str] = {}
     metadata: dict[str, Any] = {}
+    cut = 0
     if loaded.bundle is not None:  # one pass over the log: texts, metadata, cut checkpoints
-        errors, metadata = log_facts(loaded.bundle, loaded.state)
+        errors, metadata, cut = log_facts(loaded.bundle, loaded.state)
     reports = recorder_reports(loaded.bundle) if loaded.bundle is not None else []
     limit = args.limit if args.limit is not None or args.json else SUMMARY_TEXT_LIMIT
     try:
@@ -319,6 +320,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             errors=errors,
             reports=reports,
             metadata=metadata,
+            metadata_cut=cut,
         )
     except LookupError as exc:
         print(f"rollout-trace summary: {exc.args[0]}", file=err)

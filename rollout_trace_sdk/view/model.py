@@ -32,7 +32,7 @@ from .item_text import (
     tool_name,
     what_stopped,
 )
-from .rollout_metadata import metadata_of, metadata_texts
+from .rollout_metadata import METADATA_KEYS, metadata_of, metadata_texts
 from .sent_in import mark_sent_in
 
 VIEW_MODEL_VERSION: Final = 1
@@ -148,6 +148,7 @@ class _Builder:
 
     def meta(self) -> dict[str, Any]:
         state = self.state
+        metadata = metadata_of(state)
         return {
             "trace_id": state.get("trace_id"),
             "rollout_id": state.get("rollout_id"),
@@ -157,7 +158,8 @@ class _Builder:
             "t0": self.t0,
             "end": self.rel(state.get("ended_at_unix_ms")),
             "root": self.thread(state.get("root_thread_id")),
-            "metadata": metadata_texts(metadata_of(state), METADATA_CHARS),
+            "metadata": metadata_texts(metadata, METADATA_CHARS, METADATA_KEYS),
+            "metadata_more": len(metadata) - min(len(metadata), METADATA_KEYS),
         }
 
     def thread_record(self, thread: _Obj) -> dict[str, Any]:

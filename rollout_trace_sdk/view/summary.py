@@ -424,6 +424,7 @@ def build_summary(
     errors: Mapping[str, str] | None = None,
     reports: Sequence[str] = (),
     metadata: Mapping[str, Any] | None = None,
+    metadata_cut: int = 0,
 ) -> dict[str, Any]:
     """The summary of a reduced state (schema in docs/summary.md).
 
@@ -437,6 +438,8 @@ def build_summary(
             events and payloads it dropped, secrets it redacted.
         metadata: the rollout's metadata (``rollout_metadata.read_metadata``): an
             episode's id, its reward, ...
+        metadata_cut: how many metadata records a capture limit cut or left out
+            (``rollout_metadata.metadata_and_cut``).
 
     Returns:
         A JSON-ready dict, ``summary_version`` first.
@@ -448,4 +451,5 @@ def build_summary(
     summary = _Summary(state, chosen, errors or {}).build(limit)
     summary["rollout"]["recorder_reports"] = list(reports)
     summary["rollout"]["metadata"] = dict(metadata or {})
+    summary["rollout"]["metadata_cut"] = metadata_cut
     return summary

@@ -291,19 +291,19 @@ def failure_texts(
 
 def log_facts(
     bundle: Path, state: dict[str, Any], *, most: int = MOST_TEXTS
-) -> tuple[dict[str, str], dict[str, Any]]:
+) -> tuple[dict[str, str], dict[str, Any], int]:
     """What ``summary`` reads of the bundle besides the state, in one pass over the log (it
-    read it up to three times): :func:`failure_texts`, the rollout's metadata
-    (``rollout_metadata.read_metadata``), and the cut checkpoints put in ``state``
+    read it up to three times): :func:`failure_texts`, the rollout's metadata and how many of
+    its records a capture limit cut (``rollout_metadata.metadata_and_cut``), and the cut checkpoints put in ``state``
     (``checkpoints``: a ``load_summary_state(checkpoints=False)``'s state).
 
     Returns:
-        (the failure texts by id, the metadata).
+        (the failure texts by id, the metadata, the metadata records cut).
     """
     from .rollout_metadata import Metadata
 
     metadata = Metadata(bundle)
-    return _read_texts(bundle, state, most, metadata), metadata.merged
+    return _read_texts(bundle, state, most, metadata), metadata.merged, metadata.cut
 
 
 def _read_texts(

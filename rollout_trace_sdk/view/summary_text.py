@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
 from .capture import recording_words
-from .rollout_metadata import metadata_texts
+from .rollout_metadata import METADATA_KEYS, metadata_texts
 from .show_format import counted, short_id
 from .summary import CALL_FAILURES, FAILED
 from .visible import visible
@@ -263,9 +263,18 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         width,
     )
     metadata = rollout.get("metadata")
-    if isinstance(metadata, dict) and metadata:
-        texts = metadata_texts(metadata, _METADATA_CHARS)
-        lines += _wrapped([("metadata", "dim"), *((f"{k}={v}", "") for k, v in texts)], width)
+    metadata = metadata if isinstance(metadata, dict) else {}
+    cut = rollout.get("metadata_cut")
+    cut = cut if isinstance(cut, int) and not isinstance(cut, bool) and cut > 0 else 0
+    if metadata or cut:
+        texts = metadata_texts(metadata, _METADATA_CHARS, METADATA_KEYS)
+        more: list[Segment] = []
+        if len(metadata) > len(texts):  # all of them in summary --json
+            more = [(f"{len(metadata) - len(texts):,} more (--json: all)", "dim")]
+        if cut:  # their values are unknown: what is shown may not be all, nor the latest
+            more.append((f"{counted(cut, 'record')} cut by a capture limit", "yellow"))
+        pairs = [(f"{k}={v}", "") for k, v in texts]
+        lines += _wrapped([("metadata", "dim"), *pairs, *more], width)
     for report in rollout.get("recorder_reports") or ():
         # what the recorder dropped (or redacted) is said in full, wrapped, never cut; the
         # text comes from the bundle: spelled out as every other text is

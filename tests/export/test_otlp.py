@@ -427,3 +427,26 @@ def test_the_rollouts_metadata_is_the_root_spans_openinference_metadata(tmp_path
     assert json.loads(str(root.attributes["metadata"])) == {"episode": 17, "reward": 0.5}
     [root] = by_name(otlp_trace(load_state(without)), "invoke_workflow")
     assert "metadata" not in root.attributes
+
+
+def test_metadata_too_long_for_a_receiver_is_cut_and_still_an_object(tmp_path: Path) -> None:
+    """Metadata past ``MAX_INLINE_BYTES`` (a 200 KB value, 10,000 keys) was put on the span
+    whole, where every other long value is cut for the receivers' size caps: now a value
+    whose JSON is long is its text cut, the keys that fit are kept, and ``…`` says what was
+    left out; the attribute stays a JSON object that Phoenix can filter by (review50)."""
+
+    async def record() -> Path:
+        async with open_rollout(tmp_path, model="m", metadata={"episode": 17}) as rollout:
+            rollout.add_metadata({"note": "x" * 200_000, "reward": 0.5})
+            rollout.add_metadata({f"k{i}": i for i in range(10_000)})
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    [root] = by_name(otlp_trace(load_state(anyio.run(record))), "invoke_workflow")
+    text = str(root.attributes["metadata"])
+    assert len(text.encode()) <= MAX_INLINE_BYTES
+    metadata = json.loads(text)
+    assert metadata["episode"] == 17 and metadata["reward"] == 0.5
+    assert metadata["note"].startswith("xxx") and len(metadata["note"]) < 2000
+    assert "k0" in metadata and "k9999" not in metadata
+    assert "more keys" in metadata["…"]

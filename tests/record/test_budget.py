@@ -226,3 +226,31 @@ def test_rollouts_holding_the_whole_budget_are_not_crowded_until_past_it() -> No
     assert not budget.grant(queue, 1001, 1)  # past the limit: only with the factor
     assert budget.grant(queue, 1001, 2)
     assert budget.reserved > 1000 and budget.crowded
+
+
+async def test_a_full_process_budget_is_logged_once_a_minute_not_once_a_bundle(
+    tmp_path: Path, budget: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each bundle that drops for the process's budget says so in its loss report; the log
+    says it once a minute, naming how many bundles it also stands for (user50: a budget too
+    small for 400 rollouts logged 397 lines)."""
+    from rollout_trace_sdk.record import _queue_rules
+
+    said = _queue_rules._ProcessFullLog()
+    monkeypatch.setattr(_queue_rules, "_PROCESS_FULL_LOG", said)
+    set_process_budget(256 * _KB)
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "whole memory budget" in r.getMessage()]
+
+    with caplog.at_level("WARNING", logger="rollout_trace_sdk"):
+        first, _ = await _burst(tmp_path / "a", 8, 20, "drop")
+        dropped = [b for b in first if "set_process_budget" in loss_report(b)]
+        assert len(dropped) > 1  # several bundles dropped for the process's budget...
+        assert len(lines()) == 1  # ...and one line said so
+        assert "other bundle" not in lines()[0]
+        assert said._last is not None
+        said._last -= _queue_rules.PROCESS_FULL_LOG_EVERY  # a minute later
+        await _burst(tmp_path / "b", 8, 20, "drop")
+    assert len(lines()) == 2
+    assert f"and {len(dropped) - 1} other bundle" in lines()[1], lines()[1]

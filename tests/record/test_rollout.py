@@ -94,3 +94,17 @@ async def test_a_disabled_rollout_records_nothing() -> None:
 def test_metadata_that_is_not_a_mapping_is_refused_at_open(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="metadata must be a mapping"):
         open_rollout(tmp_path, metadata=[("episode", 1)])  # type: ignore[arg-type]
+
+
+async def test_metadata_added_after_the_rollout_closed_is_warned_about(tmp_path: Path) -> None:
+    """A reward computed after the ``async with`` block (``rollout.add_metadata(reward=r)``
+    once the episode is scored) reaches no bundle: it was dropped without a word, as no other
+    call made after its owner's end is; it gives one ``RecorderWarning`` now (review50)."""
+    async with open_rollout(tmp_path, metadata={"episode": 1}) as rollout:
+        pass
+    with pytest.warns(RecorderWarning, match="metadata added after the rollout closed"):
+        rollout.add_metadata(reward=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)  # once
+        rollout.add_metadata(reward=0.6)
+    assert read_metadata(bundle_in(tmp_path)) == {"episode": 1}

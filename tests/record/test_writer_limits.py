@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import json
 import logging
 import os
 import shutil
@@ -271,6 +272,25 @@ async def test_one_dropped_event_is_said_in_the_singular(tmp_path: Path) -> None
     assert results == [True] * 4 + [False]
     (report,) = loss_reports(w.bundle_dir, read_bundle(w.bundle_dir))
     assert report.startswith("rollout_trace_sdk: dropped 1 event and 0 payloads (0 bytes) while")
+
+
+async def test_the_loss_report_is_whole_under_a_small_max_payload_bytes(tmp_path: Path) -> None:
+    """A schema-3 rollout with ``max_payload_bytes`` smaller than its loss report: the report
+    was cut to that many bytes like any payload, so nothing could read it and the bundle
+    read as not lossy (user50: ``ls`` said ``lossy: false`` of 397 bundles whose rollouts
+    dropped records under ``set_process_budget``)."""
+    async with (
+        open_rollout(
+            tmp_path, schema_version=3, max_payload_bytes=64, max_queued_bytes=4096, overflow="drop"
+        ) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        for i in range(50):
+            turn.accept({"role": "user", "content": f"message {i} " + BIG})
+    report = json.loads(loss_report_of(bundle_in(tmp_path)) or "null")
+    assert report is not None, "no whole loss report in the bundle"
+    assert report["message"].startswith("rollout_trace_sdk: dropped ")
+    assert "memory budget was full" in report["message"]
 
 
 async def test_dropped_events_take_no_seq(tmp_path: Path) -> None:

@@ -73,6 +73,29 @@ def test_each_call_gets_the_latest_decision_its_thread_logged(tmp_path: Path) ->
     assert "call_rejected · completed · rejected" in shown
 
 
+def test_a_status_that_is_no_text_is_left_out(tmp_path: Path) -> None:
+    """A body whose ``status`` is a list or an object (a bundle another writer made, or
+    damaged) is not a decision: ``show``, the page and the exports failed with an internal
+    error (``TypeError: unhashable type: 'list'``) asking whether it was one (review50)."""
+
+    async def record() -> Path:
+        async with open_rollout(tmp_path, model="m") as rollout, rollout.root.turn() as turn:
+            call = turn.tool_call("call_odd", "get_weather")
+            for status in (["pending"], {"s": "approved"}, 7):
+                body = {
+                    "tool_call_id": call.tool_call_id,
+                    "thread_id": rollout.root.thread_id,
+                    "status": status,
+                }
+                rollout.root.protocol_event(EVENT, body)
+            call.left_open()
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    [tool] = load_state(anyio.run(record))["tool_calls"].values()
+    assert KEY not in tool
+
+
 def test_the_page_says_a_call_waits_for_approval(page: Page, tmp_path: Path) -> None:
     """The page's tool details: an ``approval`` row, and a waiting call's result says it
     waits rather than ``(none: it never ended)``."""

@@ -18,7 +18,11 @@ from rollout_trace_sdk.export.query import run
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
-from rollout_trace_sdk.view.rollout_metadata import metadata_texts, read_metadata
+from rollout_trace_sdk.view.rollout_metadata import (
+    metadata_and_cut,
+    metadata_texts,
+    read_metadata,
+)
 
 from .conftest import Page, write_page
 
@@ -103,6 +107,55 @@ def test_an_unreadable_payload_adds_nothing_and_what_was_read_stays(tmp_path: Pa
         assert read_metadata(bundle) == {"episode": 17, "reward": 0.5}
 
 
+def test_many_keys_are_shown_up_to_a_count_and_long_keys_cut(tmp_path: Path) -> None:
+    """10,000 keys (a loop's per-step values given to ``add_metadata``) printed 1,413 lines
+    of ``summary`` before its totals, and as many pairs in the page's header; a 5 MB key was
+    printed whole. Both show the first ``METADATA_KEYS`` pairs and say how many more there
+    are, a key cut as a value is; ``summary --json`` has them all (review50)."""
+    many = {f"k{i}": i for i in range(10_000)}
+    bundle = anyio.run(lambda: _record(tmp_path, **{"q" * 5000: 1}, **many))
+    text = _cli("summary", str(bundle))
+    head = text.split("totals")[0]
+    assert len(head.splitlines()) < 12, head[:2000]
+    assert "9,982 more" in head
+    assert "q" * 200 not in head
+    assert len(json.loads(_cli("summary", str(bundle), "--json"))["rollout"]["metadata"]) == 10_002
+    meta = build_view_model(load_state(bundle))["meta"]
+    assert len(meta["metadata"]) == 20 and meta["metadata_more"] == 9_982
+    assert meta["metadata"][1][0] == "q" * 199 + "…"
+
+
+def test_a_key_is_cut_as_a_value_is() -> None:
+    assert metadata_texts({"k" * 9: "v"}, 5) == [("kkkk…", "v")]
+    assert len(metadata_texts({f"k{i}": i for i in range(30)}, 80, keys=20)) == 20
+
+
+def test_summary_says_what_a_capture_limit_left_of_the_metadata(tmp_path: Path) -> None:
+    """Under ``max_bundle_bytes`` the reward recorded at the episode's end, once the bundle's
+    payload budget is spent, is omitted, and a value past ``max_payload_bytes`` is cut: the
+    readers skipped such records without a word, and ``summary`` showed the rest as if it were
+    all the metadata. It says how many records a capture limit cut or left out now
+    (``--json``: ``rollout.metadata_cut``), and ``read_metadata`` counts them (review50)."""
+
+    async def record() -> Path:
+        async with open_rollout(
+            tmp_path, model="m", schema_version=3, max_bundle_bytes=20_000, metadata={"ep": 1}
+        ) as rollout:
+            rollout.add_metadata(note="y" * 50_000)
+            rollout.add_metadata(reward=0.5)
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    bundle = anyio.run(record)
+    assert read_metadata(bundle) == {"ep": 1}
+    assert metadata_and_cut(bundle) == ({"ep": 1}, 2)
+    text = " ".join(_cli("summary", str(bundle)).split())
+    assert "metadata · ep=1 · 2 records cut by a capture limit" in text, text
+    summary = json.loads(_cli("summary", str(bundle), "--json"))
+    assert summary["rollout"]["metadata"] == {"ep": 1}
+    assert summary["rollout"]["metadata_cut"] == 2
+
+
 def test_values_are_json_unless_text_and_cut_with_an_ellipsis() -> None:
     texts = metadata_texts({"a": "plain", "b": [1, "x"], "c": None, "d": 2**70, "e": "y" * 9}, 5)
     assert texts == [("a", "plain"), ("b", '[1,"…'), ("c", "null"), ("d", "1180…"), ("e", "yyyy…")]
@@ -123,4 +176,19 @@ def test_the_page_shows_the_metadata_in_its_header(
     assert shown == ["episode=17", "<b>k</b>=<i>v</i>", "note=" + "x" * 39 + "…"], shown
     title = p.eval_on_selector_all("#metadata .meta-pair", "els => els[2].title")
     assert title == "note=" + "x" * 199 + "…"
+    assert page.errors == []
+
+
+def test_the_page_says_how_many_more_keys_there_are(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """Past ``METADATA_KEYS`` pairs the header says how many more (review50)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    state["rollout_metadata"] = {f"k{i}": i for i in range(1_025)}
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    p = page.open(write_page(source, tmp_path / "page.html"))
+    p.wait_for_selector("#metadata")
+    assert p.eval_on_selector_all("#metadata .meta-pair", "els => els.length") == 20
+    assert "+1,005 more" in p.inner_text("#metadata")
     assert page.errors == []

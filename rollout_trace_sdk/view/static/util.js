@@ -125,7 +125,7 @@ function renderSummary() {
     // a log that never closed, or payloads a capture limit cut or left out
     (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording" title="${attr(RECORDING_SAID[m.meta.recording] || "")}">${m.meta.recording === "recording" ? "still recording" : "recording " + esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
     // the rollout's metadata (an episode's id, its reward), as the recorder was given it
-    ((m.meta.metadata || []).length ? ` · <span id="metadata">${m.meta.metadata.map(([k, v]) => `<span class="meta-pair" title="${attr(vis(k + "=" + v))}">${esc(k)}=<b>${esc(v.length > 40 ? v.slice(0, 39) + "…" : v)}</b></span>`).join(" ")}</span>` : "") +
+    ((m.meta.metadata || []).length ? ` · <span id="metadata">${m.meta.metadata.map(([k, v]) => `<span class="meta-pair" title="${attr(vis(k + "=" + v))}">${esc(k)}=<b>${esc(v.length > 40 ? v.slice(0, 39) + "…" : v)}</b></span>`).join(" ")}${m.meta.metadata_more ? ` <span class="muted">+${num(m.meta.metadata_more)} more</span>` : ""}</span>` : "") +
     // what it counts, said on it: rows of the calls list (as summary's "failures (N calls …)")
     (failed ? ` · <span class="bad" id="count-failed" tabindex="0" role="button" title="${failed} failed, aborted or cancelled ${noun(failed, "call")} (inference calls, tool calls, compactions and code cells; not turns or agents, which an agent's details list): click to list them only"><b>${failed}</b> failed</span>` : "");
   const bad = $("count-failed");
