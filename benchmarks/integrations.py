@@ -242,10 +242,11 @@ def agents_main(blocks: int, block: int) -> dict[str, float] | None:
         processor.on_trace_start(trace)
         recording = processor._traces.current(trace.trace_id)
         assert recording is not None
-        rollout = recording.rollout
-        assert rollout is not None
+        # the bundle opens at the first agent span, named after it (agents49)
         agent = SpanImpl(trace.trace_id, None, None, processor, AgentSpanData("Bench"), None)
         processor.on_span_start(agent)
+        rollout = recording.rollout
+        assert rollout is not None
         turn = recording.spans[agent.span_id].turn
         loop = processor.loop()
 
