@@ -15,7 +15,7 @@ import pytest
 from rollout_trace_sdk.model.layout import EVENT_LOG
 from tests.reduce.test_bundle import event_lines, make_bundle
 
-__all__ = ["held_open", "needs_proc", "unclosed_bundle"]
+__all__ = ["counted_scans", "held_open", "needs_proc", "unclosed_bundle"]
 
 #: Skips a test where no ``/proc`` shows processes' open descriptors (not Linux).
 needs_proc = pytest.mark.skipif(
@@ -48,6 +48,23 @@ def held_open(bundle: Path, mode: str = "ab") -> Iterator[None]:
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(30)
+
+
+def counted_scans(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The ``/proc`` scans made from now on (``liveness.logs_held_open``, the real one, each
+    call appended to the list returned), for the tests that a command scans once, not once
+    a bundle."""
+    from rollout_trace_sdk.reduce import liveness
+
+    scans: list[object] = []
+    scan = liveness.logs_held_open
+
+    def counted() -> liveness.HeldLogs | None:
+        scans.append(1)
+        return scan()
+
+    monkeypatch.setattr(liveness, "logs_held_open", counted)
+    return scans
 
 
 def unclosed_bundle(path: Path) -> Path:

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_trace_sdk.reduce import liveness
-from tests.held_log import held_open, needs_proc, unclosed_bundle
+from tests.held_log import counted_scans, held_open, needs_proc, unclosed_bundle
 from tests.test_cli_sources import _bundle, _newest, _started, root, run
 
 __all__ = ["root"]  # the fixture, shared with test_cli_sources
@@ -391,14 +390,7 @@ def test_a_bundle_a_lockless_writer_holds_is_recording(
     traces.mkdir()
     live = unclosed_bundle(traces / "live")
     unclosed_bundle(traces / "left")
-    scans: list[object] = []
-    scan = liveness.logs_held_open
-
-    def counted() -> liveness.HeldLogs | None:
-        scans.append(1)
-        return scan()
-
-    monkeypatch.setattr(liveness, "logs_held_open", counted)
+    scans = counted_scans(monkeypatch)
     with held_open(live):
         code, out, err = run("ls", traces, "--json")
         assert (code, err) == (0, "")

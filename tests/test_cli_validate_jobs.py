@@ -256,19 +256,11 @@ def test_a_workers_batch_of_unclosed_bundles_is_scanned_once(
     written, not one a bundle (review review49); the batch's verdicts are the serial loop's."""
     from rollout_trace_sdk._cli_validate import _judge
     from rollout_trace_sdk._cli_validate_jobs import _Batch, _check
-    from rollout_trace_sdk.reduce import liveness
     from rollout_trace_sdk.reduce.validate import validate_bundle
-    from tests.held_log import unclosed_bundle
+    from tests.held_log import counted_scans, unclosed_bundle
 
     names = tuple(str(unclosed_bundle(tmp_path / f"left{n}")) for n in range(4))
     serial = [_judge(validate_bundle(name)) for name in names]
-    scans: list[object] = []
-    scan = liveness.logs_held_open
-
-    def counted() -> liveness.HeldLogs | None:
-        scans.append(1)
-        return scan()
-
-    monkeypatch.setattr(liveness, "logs_held_open", counted)
+    scans = counted_scans(monkeypatch)
     assert _check(_Batch(0, names)) == (0, serial)
     assert len(scans) == (1 if Path("/proc/self/fdinfo").is_dir() else 0)

@@ -20,7 +20,7 @@ from rollout_trace_sdk.reduce.liveness import (
     log_is_written,
     logs_held_open,
 )
-from tests.held_log import held_open, needs_proc
+from tests.held_log import counted_scans, held_open, needs_proc
 
 pytestmark = needs_proc
 
@@ -108,14 +108,7 @@ def test_many_bundles_asked_of_one_scan(tmp_path: Path, monkeypatch: pytest.Monk
     scan it holds (review review49: ``validate ROOT`` and ``export ROOT`` scanned ``/proc``
     once a bundle), and each answers as a scan of its own would."""
     bundles = [_bundle(tmp_path / str(n)) for n in range(3)]
-    scans: list[object] = []
-    scan = liveness.logs_held_open
-
-    def counted() -> liveness.HeldLogs | None:
-        scans.append(1)
-        return scan()
-
-    monkeypatch.setattr(liveness, "logs_held_open", counted)
+    scans = counted_scans(monkeypatch)
     held = OpenLogs()
     with held_open(bundles[1]):
         assert [log_is_live(b, held=held) for b in bundles] == [False, True, False]
