@@ -18,18 +18,12 @@ from rollout_trace_sdk.record._budget import DEFAULT_PROCESS_BUDGET
 
 from ..codex_oracle import reduced_by_both
 from .recorder_support import bundle_in, loss_report, of_type
+from .test_inference import USAGE
 
 pytestmark = pytest.mark.anyio
 
 _KB = 1024
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
-USAGE = {
-    "input_tokens": 120,
-    "input_tokens_details": {"cached_tokens": 20},
-    "output_tokens": 30,
-    "output_tokens_details": {"reasoning_tokens": 5},
-    "total_tokens": 150,
-}
 REDUCED = {
     "input_tokens": 120,
     "cached_input_tokens": 20,
