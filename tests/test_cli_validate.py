@@ -768,7 +768,6 @@ def test_a_root_of_unclosed_bundles_is_scanned_once(
     unclosed bundle (review review49: 40 bundles a crash left unclosed, 40 scans of every
     descriptor on the machine, ~26 ms each here), and each bundle still reads as a scan of
     its own would say: the one held open ``recording``, the others ``unclosed``."""
-
     root = tmp_path / "runs"
     root.mkdir()
     live = unclosed_bundle(root / "live")

@@ -471,7 +471,6 @@ def test_a_root_of_unclosed_bundles_is_scanned_once(
     """``export ROOT``: whether each unclosed bundle is being recorded is asked of one
     ``/proc`` scan for the run, not one a bundle (review review49: 40 bundles a crash left
     unclosed, 40 scans of every descriptor on the machine); the one held open still waits."""
-
     root, out = tmp_path / "root", tmp_path / "out"
     root.mkdir()
     live = unclosed_bundle(root / "live")
