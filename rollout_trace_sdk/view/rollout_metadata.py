@@ -119,10 +119,7 @@ def metadata_texts(
     """
     texts = []
     for key, value in itertools.islice(metadata.items(), keys):
-        try:
-            text = value if isinstance(value, str) else orjson.dumps(value).decode()
-        except TypeError:  # an integer past 64 bits, as the JSON may hold
-            text = str(value)
+        text = value if isinstance(value, str) else _dumps(value)
         texts.append((_cut(str(key), most), _cut(text, most)))
     return texts
 
@@ -173,6 +170,8 @@ _NOTE_BYTES: Final = 100
 
 
 def _dumps(value: Any) -> str:
+    """``value`` as compact JSON; an integer past 64 bits, as the agent's JSON may hold,
+    written by the standard library."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:
