@@ -13,6 +13,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
+from ..model.layout import AGENT_TOOL_EVENT
 from ..record.items import task_message
 from ..record.runtime import ENDED_AS, Outcome, warn
 from ..record.threads import AgentThread
@@ -198,7 +199,7 @@ class TraceRecording:
             thread = caller.spawn(self.task_name(caller, name), nickname=name)
             if parent.tool is not None:  # which call runs it (a skipped event: view/agent_tools)
                 link = {"tool_call_id": parent.tool.tool_call_id, "thread_id": thread.thread_id}
-                caller.protocol_event("agents_sdk_agent_tool", link)
+                caller.protocol_event(AGENT_TOOL_EVENT, link)
         elif name in self.threads and self.threads[name].agent_path not in self.busy:
             thread = self.threads[name]
         elif not self.root_used:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from ..model.layout import APPROVAL_EVENT
 from ..record._plain import to_plain
 from ..record.threads import AgentThread
 from ..record.tools import ToolCall
@@ -229,7 +230,7 @@ def approval(
         "thread_id": thread.thread_id,
         "status": status,
     }
-    thread.protocol_event("agents_sdk_approval", body)
+    thread.protocol_event(APPROVAL_EVENT, body)
 
 
 def rejected(waiting: list[WaitingCall] | None) -> None:

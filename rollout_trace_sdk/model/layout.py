@@ -215,6 +215,13 @@ LOSS_REPORT_PREFIX: Final = REPORT_PREFIX + "dropped "
 #: ``{"type": "rollout_metadata", "values": {...}}`` on the root thread; the readers merge
 #: every one's ``values`` in log order, a later value of a key replacing an earlier one.
 ROLLOUT_METADATA_EVENT: Final = "rollout_metadata"
+#: The protocol events the Agents SDK processor records beside its spans' own
+#: (``agents_sdk_<span type>``), for the readers (``view/agent_tools.py``,
+#: ``view/approvals.py``): which tool call ran an agent run as a tool (``tool_call_id``,
+#: ``thread_id``), and a call's approval (``tool_call_id``, ``call_id``, ``thread_id``,
+#: ``status``: ``pending``, ``approved``, ``rejected``).
+AGENT_TOOL_EVENT: Final = "agents_sdk_agent_tool"
+APPROVAL_EVENT: Final = "agents_sdk_approval"
 #: The redaction report: ``rollout_trace_sdk: redacted N secrets in this trace (kind n, ...)``.
 REDACTION_REPORT_PREFIX: Final = REPORT_PREFIX + "redacted "
 

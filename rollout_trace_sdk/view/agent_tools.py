@@ -21,10 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from ..model.layout import AGENT_TOOL_EVENT
 from .protocol_scan import ProtocolEvents, scan_log
 
 #: The event type of the link, as the processor records it (``_agent_recording``).
-EVENT: Final = "agents_sdk_agent_tool"
+EVENT: Final = AGENT_TOOL_EVENT
 #: The key a linked thread gets in the state (Codex's has none): its tool call's id.
 KEY: Final = "agent_tool_call_id"
 
@@ -76,10 +77,16 @@ class AgentTools(ProtocolEvents):
             self.threads[thread_id][KEY] = call_id
 
 
+def _spawned(thread: Any) -> Mapping[str, Any] | None:
+    """A spawned thread's ``origin`` (None: a thread not spawned, or not an object)."""
+    origin = thread.get("origin") if isinstance(thread, Mapping) else None
+    return origin if isinstance(origin, Mapping) and origin.get("type") == "spawned" else None
+
+
 def _parent_without_edge(thread: Any, edges: Mapping[str, Any]) -> str | None:
     """A spawned thread's parent thread id when its spawn edge is not in the state."""
-    origin = thread.get("origin") if isinstance(thread, Mapping) else None
-    if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
+    origin = _spawned(thread)
+    if origin is None:
         return None
     parent = origin.get("parent_thread_id")
     edge_id = origin.get("spawn_edge_id")
@@ -94,8 +101,8 @@ def spawning_call(thread: Any, edges: Mapping[str, Any], tools: Mapping[str, Any
     as a tool (``agent_tool_call_id``, put in by :func:`annotate_agent_tools`); None for a
     thread not spawned, or whose call the state does not have. What the Parquet ``threads``
     table's ``spawned_by_tool_call_id`` says."""
-    origin = thread.get("origin") if isinstance(thread, Mapping) else None
-    if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
+    origin = _spawned(thread)
+    if origin is None:
         return None
     edge = edges.get(str(origin.get("spawn_edge_id")))
     source = edge.get("source") if isinstance(edge, Mapping) else None

@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from ..model.layout import APPROVAL_EVENT
 from .protocol_scan import ProtocolEvents, scan_log
 
 #: The event type, as the processor records it (``integrations/_agent_spans.approval``).
-EVENT: Final = "agents_sdk_approval"
+EVENT: Final = APPROVAL_EVENT
 #: The key a tool call gets in the state (Codex's has none): the approval's status.
 KEY: Final = "approval"
 #: The statuses the processor records.
