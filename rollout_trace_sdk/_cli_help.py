@@ -51,6 +51,11 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
         "rollout-trace show traces --latest --thread /root/helper_0 --full",
         "rollout-trace show traces --latest --follow  # as it is recorded",
     ),
+    "diff": (
+        "rollout-trace diff traces --latest  # the newest run against the one before",
+        "rollout-trace diff traces --latest --steps  # every step of both, aligned",
+        "rollout-trace diff traces --latest --ignore 'session ID \\d+' --actions-only",
+    ),
     "view": (
         "rollout-trace view traces --latest  # writes BUNDLE/view.html",
         "rollout-trace view traces --latest -o rollout.html",

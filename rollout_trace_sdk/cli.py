@@ -1,5 +1,5 @@
 """``rollout-trace``: demo | ls | reduce | validate | summary | convert | redact | view | show |
-export | query.
+diff | export | query.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -220,16 +220,17 @@ _OWN_COMMANDS: Final[dict[str, Callable[[_Commands], None]]] = {
     "ls": _add_ls,
 }
 
-#: Commands whose argument goes through ``sources.resolve``: the attribute holding it, and
+#: Commands whose arguments go through ``sources.resolve``: the attributes holding them, and
 #: whether only a bundle will do (``_ROOT_COMMANDS`` take a traces root too).
-_SOURCE_COMMANDS: dict[str, tuple[str, bool]] = {
-    "reduce": ("bundle", True),
-    "validate": ("bundle", True),
-    "summary": ("source", False),
-    "view": ("source", False),
-    "show": ("source", False),
-    "convert": ("bundle", True),
-    "redact": ("bundle", True),
+_SOURCE_COMMANDS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "reduce": (("bundle",), True),
+    "validate": (("bundle",), True),
+    "summary": (("source",), False),
+    "view": (("source",), False),
+    "show": (("source",), False),
+    "diff": (("source", "other"), False),
+    "convert": (("bundle",), True),
+    "redact": (("bundle",), True),
 }
 _ROOT_COMMANDS: Final = frozenset({"validate"})
 
@@ -322,6 +323,7 @@ def _where(error: ReduceError) -> str | None:
 _LENIENT_DOES = {
     "view": "shows",
     "show": "shows",
+    "diff": "compares",
     "summary": "shows",
     "reduce": "reduces",
     "convert": "converts",
@@ -378,79 +380,35 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # --- the other commands -------------------------------------------------------------------------
 
 
-def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._cli_validate import cmd_validate
-
-    return cmd_validate(args, out, err)
-
-
-def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .view.commands import cmd_summary
-
-    return cmd_summary(args, out, err)
-
-
-def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._cli_ls import cmd_ls
-
-    return cmd_ls(args, out, err)
-
-
-def _cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .view.commands import cmd_view
-
-    return cmd_view(args, out, err)
-
-
-def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .view.commands import cmd_show
-
-    return cmd_show(args, out, err)
-
-
-def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .export.commands import cmd_export
-
-    return cmd_export(args, out, err)
-
-
-def _cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .export.commands import cmd_query
-
-    return cmd_query(args, out, err)
-
-
-def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._cli_new_bundles import cmd_convert
-
-    return cmd_convert(args, out, err)
-
-
-def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._cli_new_bundles import cmd_redact
-
-    return cmd_redact(args, out, err)
-
-
-def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._cli_new_bundles import cmd_demo
-
-    return cmd_demo(args, out, err)
-
-
-_COMMANDS = {
-    "ls": _cmd_ls,
-    "reduce": _cmd_reduce,
-    "validate": _cmd_validate,
-    "summary": _cmd_summary,
-    "demo": _cmd_demo,
-    "view": _cmd_view,
-    "show": _cmd_show,
-    "export": _cmd_export,
-    "query": _cmd_query,
-    "convert": _cmd_convert,
-    "redact": _cmd_redact,
+#: The other commands' functions, imported when one runs: ``(module, function)``. Only the
+#: command run is loaded (the viewer's and the exports' modules cost start-up time ``reduce``
+#: need not pay).
+_COMMANDS: Final = {
+    "ls": ("._cli_ls", "cmd_ls"),
+    "validate": ("._cli_validate", "cmd_validate"),
+    "summary": (".view.commands", "cmd_summary"),
+    "demo": ("._cli_new_bundles", "cmd_demo"),
+    "view": (".view.commands", "cmd_view"),
+    "show": (".view.commands", "cmd_show"),
+    "diff": (".view.commands", "cmd_diff"),
+    "export": (".export.commands", "cmd_export"),
+    "query": (".export.commands", "cmd_query"),
+    "convert": ("._cli_new_bundles", "cmd_convert"),
+    "redact": ("._cli_new_bundles", "cmd_redact"),
 }
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run the command ``args`` names."""
+    if args.command == "reduce":
+        return _cmd_reduce(args, out, err)
+    import importlib
+
+    module, function = _COMMANDS[args.command]
+    run: Callable[[argparse.Namespace, TextIO, TextIO], int] = getattr(
+        importlib.import_module(module, __package__), function
+    )
+    return run(args, out, err)
 
 
 def _resolve_source(args: argparse.Namespace, err: TextIO) -> None:
@@ -460,28 +418,36 @@ def _resolve_source(args: argparse.Namespace, err: TextIO) -> None:
         return
     from .sources import resolve
 
-    attribute, needs_bundle = spec
-    value = getattr(args, attribute)
-    if value == "":
-        raise _UsageError("an empty path names nothing; give a bundle, a state file or a root")
-    if args.command == "show" and args.follow and args.latest:
-        # ``show ROOT --latest --follow`` waits for a bundle when the root has none
-        from .sources import wait_for_newest
-        from .view.show_follow import POLL_S
+    attributes, needs_bundle = spec
+    if args.command == "diff" and args.other is None:  # ``diff ROOT --latest``: its newest two
+        if not args.latest:
+            raise _UsageError("give two rollouts (A B), or a traces root with --latest")
+        from .sources import newest_pair
 
-        args.source = wait_for_newest(value, "show", err, POLL_S)
+        args.source, args.other = newest_pair(args.source)
         return
-    setattr(
-        args,
-        attribute,
-        resolve(
-            value,
-            args.command,
-            latest=args.latest,
-            needs_bundle=needs_bundle,
-            takes_root=args.command in _ROOT_COMMANDS,
-        ),
-    )
+    for attribute in attributes:
+        value = getattr(args, attribute)
+        if value == "":
+            raise _UsageError("an empty path names nothing; give a bundle, a state file or a root")
+        if args.command == "show" and args.follow and args.latest:
+            # ``show ROOT --latest --follow`` waits for a bundle when the root has none
+            from .sources import wait_for_newest
+            from .view.show_follow import POLL_S
+
+            args.source = wait_for_newest(value, "show", err, POLL_S)
+            return
+        setattr(
+            args,
+            attribute,
+            resolve(
+                value,
+                args.command,
+                latest=args.latest,
+                needs_bundle=needs_bundle,
+                takes_root=args.command in _ROOT_COMMANDS,
+            ),
+        )
 
 
 class _Closed(io.TextIOBase):
@@ -549,7 +515,7 @@ def main(
     try:
         with stop_signals_as_sigint(stopped_by):
             _resolve_source(args, err)
-            return _COMMANDS[args.command](args, out, err)
+            return _run(args, out, err)
     except _SourceError as exc:  # both quote paths: their control characters spelled out
         print(visible(f"rollout-trace {args.command}: {exc}"), file=err)
         return _REFUSED

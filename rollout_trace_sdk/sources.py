@@ -413,6 +413,22 @@ def resolve(
     raise _not_a_bundle(source, errno_text(errno.ENOTDIR))
 
 
+def newest_pair(source: str) -> tuple[str, str]:
+    """``diff ROOT --latest``'s two rollouts: the bundle before the newest, and the newest.
+
+    Raises:
+        SourceError: ``source`` is a bundle, or a root with fewer than two bundles.
+    """
+    newest = resolve(source, "diff", latest=True, needs_bundle=False)
+    found = bundles_under(Path(source))
+    if len(found) < 2:
+        raise SourceError(
+            f"--latest: {one_line(source)} holds one bundle; diff compares two"
+            " (give A B, or a root with two runs)"
+        )
+    return str(found[1].path), newest
+
+
 def _to_redact(root: Path, found: list[BundleInfo]) -> Path:
     """The newest of ``found`` (newest first) that is no redacted copy (``NAME-redacted``,
     the name ``redact`` gives its copy): a copy keeps its source's manifest, so the two tie on

@@ -1,4 +1,5 @@
-"""The ``view`` and ``show`` subcommands (registered by ``cli.py``; the logic lives here)."""
+"""The ``view``, ``show`` and ``diff`` subcommands (registered by ``cli.py``; the logic lives
+here)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, TextIO
 
 
 def add_parsers(commands: Any) -> None:
-    """Add ``view`` and ``show`` to the CLI's subparsers."""
+    """Add ``view``, ``show`` and ``diff`` to the CLI's subparsers."""
     view = commands.add_parser(
         "view", help="open a rollout in an HTML viewer (file or local server)"
     )
@@ -59,6 +60,41 @@ def add_parsers(commands: Any) -> None:
         help="then print what the recording adds, until it closes (a bundle, or ROOT --latest:"
         " waits for one)",
     )
+
+    diff = commands.add_parser(
+        "diff", help="compare two rollouts agent by agent: where their steps part ways"
+    )
+    diff.add_argument("source", metavar="A", help="bundle directory or a state.json file")
+    diff.add_argument(
+        "other",
+        metavar="B",
+        nargs="?",
+        help="bundle directory or a state.json file (none: A is a root, --latest compares its"
+        " two newest bundles)",
+    )
+    diff.add_argument("--thread", metavar="PATH", help="only this agent (its path: /root/...)")
+    diff.add_argument(
+        "--steps", action="store_true", help="list every step of both, aligned (- A, + B, ~ both)"
+    )
+    diff.add_argument(
+        "--ignore",
+        action="append",
+        metavar="REGEX",
+        help="leave what this matches out of the comparison (a process id, a time, a temporary"
+        " path; repeatable)",
+    )
+    diff.add_argument(
+        "--actions-only",
+        action="store_true",
+        help="compare what the agents did, not the results they got",
+    )
+    diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    diff.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 3 when the rollouts differ (0 when every step is alike)",
+    )
+    diff.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
 
 
 def _port(text: str) -> int:
@@ -209,6 +245,45 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     _show_renderer(out)(lines)
     return 0
+
+
+#: ``diff --exit-code``'s status when the rollouts differ (1 is refused input, 2 a usage error).
+DIFFER_EXIT = 3
+
+
+def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Compare two rollouts (``view/diff.py``): text, or JSON with ``--json``."""
+    import re
+
+    from .diff import diff_report
+
+    ignore: list[str] = args.ignore or []
+    for pattern in ignore:  # before the reductions: a typo costs no wait
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            print(f"rollout-trace diff: --ignore {pattern!r}: {exc}", file=err)
+            return 2
+    states = [load_noting(source, args.lenient, err) for source in (args.source, args.other)]
+    try:
+        diff, lines = diff_report(
+            states[0],
+            states[1],
+            steps=args.steps,
+            thread=args.thread,
+            ignore=ignore,
+            results=not args.actions_only,
+        )
+    except LookupError as exc:
+        print(f"rollout-trace diff: {exc.args[0]}", file=err)
+        return 1
+    if args.json:
+        import orjson
+
+        out.write(orjson.dumps(diff, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _show_renderer(out)(lines)
+    return DIFFER_EXIT if args.exit_code and not diff["alike"] else 0
 
 
 def _show_renderer(out: TextIO) -> Callable[[Sequence[Any]], None]:

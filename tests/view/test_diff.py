@@ -1,0 +1,238 @@
+"""``rollout-trace diff``: two rollouts of one task, compared agent by agent, step by step."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+import pytest
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.view.diff import agent_steps, build_diff
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.model import build_view_model
+
+#: A scripted agent's steps: (tool name, arguments, output, failed) or the final answer.
+_Step = tuple[str, str, str, bool] | str
+
+
+def _record(root: Path, steps: Sequence[_Step], *, helper: Sequence[_Step] = ()) -> Path:
+    """One rollout whose root agent takes ``steps`` (one inference call each) and, when
+    ``helper`` is given, spawns a helper agent that takes those."""
+
+    async def agent(turn: Any, script: Sequence[_Step], prefix: str) -> None:
+        history: list[Any] = [{"role": "user", "content": "Do the task."}]
+        turn.accept(history[0])
+        for n, step in enumerate(script):
+            async with turn.inference({"input": list(history)}) as inference:
+                if isinstance(step, str):
+                    inference.completed(output_items=[{"role": "assistant", "content": step}])
+                    return
+                name, arguments, output, failed = step
+                call = {
+                    "type": "function_call",
+                    "call_id": f"{prefix}{n}",
+                    "name": name,
+                    "arguments": arguments,
+                }
+                inference.completed(output_items=[call])
+            history.append(call)
+            async with turn.tool_call(f"{prefix}{n}", name, arguments=arguments) as tool:
+                answer = {
+                    "type": "function_call_output",
+                    "call_id": f"{prefix}{n}",
+                    "output": output,
+                }
+                if failed:
+                    tool.failed(output, output_item=answer)
+                else:
+                    tool.completed(answer)
+            history.append(answer)
+
+    async def record() -> None:
+        async with open_rollout(root, model="m") as rollout:
+            async with rollout.root.turn() as turn:
+                await agent(turn, steps, "c")
+            if helper:
+                child = rollout.root.spawn("helper")
+                async with child, child.turn() as child_turn:
+                    await agent(child_turn, helper, "h")
+
+    root.mkdir(parents=True, exist_ok=True)
+    before = set(root.glob("trace-*"))
+    anyio.run(record)
+    (bundle,) = set(root.glob("trace-*")) - before
+    return bundle
+
+
+_SCRIPT: list[_Step] = [
+    ("read_file", '{"path":"a.txt"}', "hello", False),
+    ("exec_command", '{"cmd":"make"}', "built in 3.2 s (pid 4411)", False),
+    ("exec_command", '{"cmd":"make test"}', "ok", False),
+    "Done: built and tested.",
+]
+
+
+def _state(tmp_path: Path, name: str, steps: Sequence[_Step], **kw: Any) -> Any:
+    return load_state(_record(tmp_path / name, steps, **kw))
+
+
+def test_steps_are_the_tool_calls_and_answers_in_order(tmp_path: Path) -> None:
+    model = build_view_model(_state(tmp_path, "a", _SCRIPT))
+    steps = agent_steps(model)[0]
+    assert [(s["kind"], s["name"], s["text"]) for s in steps] == [
+        ("tool", "read_file", '{"path":"a.txt"}'),
+        ("tool", "exec_command", '{"cmd":"make"}'),
+        ("tool", "exec_command", '{"cmd":"make test"}'),
+        ("message", "assistant", "Done: built and tested."),
+    ]
+    assert [s["status"] for s in steps[:3]] == ["completed"] * 3
+    assert "hello" in steps[0]["output"]
+
+
+def test_the_same_rollout_is_alike(tmp_path: Path) -> None:
+    state = _state(tmp_path, "a", _SCRIPT, helper=[("ls", "{}", "x", False), "ok"])
+    diff = build_diff(state, state)
+    assert diff["alike"] is True
+    assert [a["path"] for a in diff["agents"]] == ["/root", "/root/helper"]
+    assert all(a["first_difference"] is None for a in diff["agents"])
+    assert diff["agents"][0]["counts"] == {"same": 4, "changed": 0, "only_a": 0, "only_b": 0}
+
+
+def test_another_result_then_other_steps(tmp_path: Path) -> None:
+    """B's build fails; its agent then reads the log instead of testing: the first
+    difference is the build's result, and the agents part ways right after it."""
+    other: list[_Step] = [
+        _SCRIPT[0],
+        ("exec_command", '{"cmd":"make"}', "error: missing header", True),
+        ("read_file", '{"path":"build.log"}', "missing header foo.h", False),
+        "Build failed: foo.h is missing.",
+    ]
+    diff = build_diff(_state(tmp_path, "a", _SCRIPT), _state(tmp_path, "b", other))
+    root = diff["agents"][0]
+    assert diff["alike"] is False
+    assert root["alike_before"] == 1
+    first = root["rows"][root["first_difference"]]
+    assert first == {"op": "changed", "a": 1, "b": 1}
+    assert root["b"][1]["status"] == "failed"
+    parted = root["rows"][root["first_other_step"]]
+    assert parted["op"] == "only_a" and parted["a"] == 2
+    assert root["counts"] == {"same": 1, "changed": 1, "only_a": 2, "only_b": 2}
+
+
+def test_text_leads_with_where_they_part(tmp_path: Path) -> None:
+    other = [*_SCRIPT[:2], ("exec_command", '{"cmd":"make lint"}', "ok", False), _SCRIPT[3]]
+    a = _record(tmp_path / "a", _SCRIPT)
+    b = _record(tmp_path / "b", other)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["diff", str(a), str(b)], out=out, err=err) == 0, err.getvalue()
+    text = out.getvalue()
+    assert text.startswith("A rollout ") and "\nB rollout " in text
+    assert "━━ /root  A 4 steps · B 4 steps · the first 2 steps alike" in text
+    assert "A's step 3: the agents part ways" in text
+    assert 'A   3  ⚙ exec_command {"cmd":"make test"}' in text
+    assert 'B   3  ⚙ exec_command {"cmd":"make lint"}' in text
+    assert "in all: 3 alike, 1 only in A, 1 only in B" in text
+    assert "every step alike" not in text
+
+
+def test_steps_lists_every_step_marked(tmp_path: Path) -> None:
+    other = [_SCRIPT[0], ("exec_command", '{"cmd":"make"}', "fail", True), _SCRIPT[3]]
+    a = _record(tmp_path / "a", _SCRIPT)
+    b = _record(tmp_path / "b", other)
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), "--steps"], out=out, err=io.StringIO()) == 0
+    rows = [line.strip() for line in out.getvalue().splitlines()]
+    assert any(r.startswith("1   1  ⚙ read_file") for r in rows)
+    assert any(r.startswith("~   2   2  ⚙ exec_command") for r in rows)
+    assert "B: failed → fail" in rows
+    assert any(r.startswith("-   3      ⚙ exec_command") for r in rows)
+    assert any(r.startswith("4   3  assistant: Done") for r in rows)
+
+
+def test_ignore_masks_what_differs_between_runs(tmp_path: Path) -> None:
+    """A process id in an output is not a difference a user asked about: ``--ignore`` masks
+    it in the comparison (and only there)."""
+    other = list(_SCRIPT)
+    other[1] = ("exec_command", '{"cmd":"make"}', "built in 3.2 s (pid 5120)", False)
+    a, b = _state(tmp_path, "a", _SCRIPT), _state(tmp_path, "b", other)
+    assert build_diff(a, b)["alike"] is False
+    assert build_diff(a, b, ignore=[r"pid \d+"])["alike"] is True
+    assert build_diff(a, b, results=False)["alike"] is True
+    masked = build_diff(a, b, ignore=[r"pid \d+"])["agents"][0]
+    assert "pid 5120" in masked["b"][1]["output"]  # shown as it is
+
+
+def test_agents_of_one_side_only(tmp_path: Path) -> None:
+    a = _state(tmp_path, "a", _SCRIPT)
+    b = _state(tmp_path, "b", _SCRIPT, helper=[("ls", "{}", "x", False), "ok"])
+    diff = build_diff(a, b)
+    helper = diff["agents"][1]
+    assert (helper["path"], helper["in"], helper["steps_a"], helper["steps_b"]) == (
+        "/root/helper",
+        "b",
+        None,
+        2,
+    )
+    assert diff["alike"] is False
+    assert build_diff(a, b, thread="/root")["alike"] is True
+    with pytest.raises(LookupError, match="no agent '/root/nobody'"):
+        build_diff(a, b, thread="/root/nobody")
+
+
+def test_cli_json_and_exit_code(tmp_path: Path) -> None:
+    a = _record(tmp_path / "a", _SCRIPT)
+    b = _record(tmp_path / "b", _SCRIPT[:1] + _SCRIPT[3:])
+    out = io.StringIO()
+    assert main(["diff", str(a), str(a), "--exit-code"], out=out, err=io.StringIO()) == 0
+    out = io.StringIO()
+    code = main(["diff", str(a), str(b), "--json", "--exit-code"], out=out, err=io.StringIO())
+    assert code == 3
+    data = orjson.loads(out.getvalue())
+    assert data["diff_version"] == 1 and data["alike"] is False
+    assert data["a"]["tool_calls"] == 3 and data["b"]["tool_calls"] == 1
+    assert data["agents"][0]["counts"]["only_a"] == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message", "code"),
+    [
+        (["--ignore", "("], "--ignore '(': missing )", 2),
+        (["--thread", "/root/x"], "no agent '/root/x' in either rollout", 1),
+    ],
+)
+def test_cli_refuses_clearly(tmp_path: Path, argv: list[str], message: str, code: int) -> None:
+    a = _record(tmp_path / "a", _SCRIPT)
+    err = io.StringIO()
+    assert main(["diff", str(a), str(a), *argv], out=io.StringIO(), err=err) == code
+    assert message in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
+def test_cli_missing_source_is_refused(tmp_path: Path) -> None:
+    a = _record(tmp_path / "a", _SCRIPT)
+    err = io.StringIO()
+    assert main(["diff", str(a), str(tmp_path / "nothing")], out=io.StringIO(), err=err) == 1
+    assert "nothing" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_a_root_with_latest_compares_its_two_newest(tmp_path: Path) -> None:
+    """``diff ROOT --latest``: the run before the newest (A) against the newest (B)."""
+    root = tmp_path / "runs"
+    _record(root, _SCRIPT)
+    err = io.StringIO()
+    assert main(["diff", str(root), "--latest"], out=io.StringIO(), err=err) == 1
+    assert "holds one bundle; diff compares two" in err.getvalue()
+    _record(root, _SCRIPT[:1] + _SCRIPT[3:])
+    out = io.StringIO()
+    assert main(["diff", str(root), "--latest", "--json"], out=out, err=io.StringIO()) == 0
+    data = orjson.loads(out.getvalue())
+    assert (data["a"]["tool_calls"], data["b"]["tool_calls"]) == (3, 1)  # older first
+    err = io.StringIO()
+    assert main(["diff", str(root)], out=io.StringIO(), err=err) == 2
+    assert "give two rollouts (A B), or a traces root with --latest" in err.getvalue()
