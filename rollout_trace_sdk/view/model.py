@@ -51,9 +51,9 @@ def _map(state: _Obj, key: str) -> list[_Obj]:
     return [v for v in value.values() if isinstance(v, Mapping)]
 
 
-def _seq(obj: _Obj) -> int:
+def _seq(obj: _Obj, key: str = "started_seq") -> int:
     execution = obj.get("execution")
-    seq = execution.get("started_seq") if isinstance(execution, Mapping) else None
+    seq = execution.get(key) if isinstance(execution, Mapping) else None
     return seq if isinstance(seq, int) else 0
 
 
@@ -192,6 +192,11 @@ class _Builder:
             "t": self.thread(turn.get("thread_id")),
             **self.window(turn),
         }
+        ended_seq = _seq(turn, "ended_seq")
+        if ended_seq:
+            # its end's place in the log: a loop that starts the next turn the millisecond
+            # this one was cut off has only this to tell the end came first (show_order.py)
+            record["qe"] = ended_seq
         if isinstance(turn.get("error_text"), str):  # from its protocol events (turn_errors.py)
             record["err"] = clip(turn["error_text"])
         guardrails = turn.get("guardrails")  # from their protocol events (guardrails.py)

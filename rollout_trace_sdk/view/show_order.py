@@ -92,9 +92,12 @@ def thread_order(
             at = guardrail[2] if guardrail[2] is not None else turn.get("s")
             keyed.append((_logged(turn, at, n), ("guardrail", n, guardrail)))
         if turn.get("st") in FAILED:
-            # at its end, after what it ran (nothing ends the same millisecond later)
+            # at its end, after what it ran: where the log ended it (the next turn may start
+            # the same millisecond), else after all of that millisecond
             at = turn.get("e") if turn.get("e") is not None else turn.get("s") or 0
-            keyed.append(((at, _AFTER, turn.get("q") or 0, 1, n), ("turn_end", n, None)))
+            ended = turn.get("qe")
+            rank = (_LOGGED, ended) if isinstance(ended, int) else (_AFTER, turn.get("q") or 0)
+            keyed.append(((at, *rank, 1, n), ("turn_end", n, None)))
     keyed.sort(key=lambda pair: pair[0])
     return [entry for _, entry in keyed]
 

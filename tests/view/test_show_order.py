@@ -133,3 +133,37 @@ def test_a_tool_call_stays_under_its_call_while_another_call_runs(tmp_path: Path
         elif line.lstrip().startswith("⚙ "):
             under[line.split()[2]] = last_call
     assert under == asked_by and len(under) == 2, plain_transcript(state)
+
+
+@pytest.mark.anyio
+async def test_an_interrupted_turn_ends_before_the_next_turn_of_its_millisecond(
+    tmp_path: Path,
+) -> None:
+    """A turn a deadline cut off, and the next turn started at once in the same millisecond
+    (a loop that retries the task): the first turn's ``✗ turn … cancelled`` line was printed
+    after everything of that millisecond, under the second turn's request, as if the second
+    turn's work were the first's (found by review user51, half of the runs of a loop whose
+    turn ran into ``fail_after``). It goes where the log ended the turn."""
+    async with open_rollout(tmp_path, model="m") as rollout:
+        with anyio.move_on_after(0.01):
+            async with rollout.root.turn() as first:
+                first.accept({"role": "user", "content": "first try"})
+                async with first.inference({"input": "first try"}):
+                    await anyio.sleep(1)
+        async with rollout.root.turn() as second:
+            second.accept({"role": "user", "content": "again"})
+            async with second.inference({"input": "again"}) as call:
+                call.completed(output_items=[{"role": "assistant", "content": "done"}])
+    assert rollout.bundle_dir is not None
+    state = load_state(rollout.bundle_dir)
+    at = state["started_at_unix_ms"]  # the whole loop in one millisecond, as a fast clock
+    for table in ("inference_calls", "codex_turns"):
+        for obj in state[table].values():
+            obj["execution"]["started_at_unix_ms"] = obj["execution"]["ended_at_unix_ms"] = at
+    for item in state["conversation_items"].values():
+        item["first_seen_at_unix_ms"] = at
+    first_id = next(iter(state["codex_turns"]))
+    lines = [line.strip() for line in plain_transcript(state).splitlines()]
+    ended = next(i for i, line in enumerate(lines) if line.startswith("✗ turn"))
+    assert short_id(first_id) in lines[ended], lines
+    assert lines[ended - 1].startswith("error:") and lines[ended + 1] == "user: again", lines
