@@ -96,8 +96,10 @@ def thread_order(
             # the same millisecond), else after all of that millisecond
             at = turn.get("e") if turn.get("e") is not None else turn.get("s") or 0
             ended = turn.get("qe")
-            rank = (_LOGGED, ended) if isinstance(ended, int) else (_AFTER, turn.get("q") or 0)
-            keyed.append(((at, *rank, 1, n), ("turn_end", n, None)))
+            place: tuple[int, int] = (
+                (_LOGGED, ended) if isinstance(ended, int) else (_AFTER, turn.get("q") or 0)
+            )
+            keyed.append(((at, *place, 1, n), ("turn_end", n, None)))
     keyed.sort(key=lambda pair: pair[0])
     return [entry for _, entry in keyed]
 
