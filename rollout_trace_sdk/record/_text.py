@@ -60,6 +60,22 @@ def text_of(value: Any) -> str:
         return f"<unprintable {value.__class__.__qualname__}>"
 
 
+def group_leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The exceptions an exception group holds, nested groups opened, in order; at most 100
+    groups are opened (a group a loop keeps wrapping)."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    opened = 0
+    while stack and opened < 100:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            opened += 1
+            stack.extend(reversed(exc.exceptions))
+        else:
+            leaves.append(exc)
+    return leaves
+
+
 def bytes_text(value: bytes | bytearray | memoryview) -> str:
     """Bytes a tool answered with, as text for the model: their UTF-8 text, else (no UTF-8:
     binary data) the recorder's lossless form for bytes, ``base64:<data>`` (docs/guarantees.md's

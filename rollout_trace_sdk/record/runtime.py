@@ -29,7 +29,7 @@ from ._item_refs import KnownItems
 from ._item_store import ItemStore
 from ._renaming import Names, unique_name
 from ._request_memo import RequestMemo
-from ._text import text_of
+from ._text import group_leaves, text_of
 from ._values import ValueEncoder
 from ._warnings import RecorderWarning, recorder_warning
 
@@ -255,8 +255,17 @@ def _is_cancellation(exc: BaseException) -> bool:
 
 
 def error_text(exc: BaseException) -> str:
+    """``Type: message``; a group's followed by its leaves' (not their cancellations), as a
+    task group's own text names nothing that failed (a sub-agent that raised)."""
     text = text_of(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [leaf for leaf in group_leaves(exc) if not _is_cancellation(leaf)]
+        shown = [error_text(leaf) for leaf in leaves[:3]]
+        if len(leaves) > 3:
+            shown.append(f"{len(leaves) - 3} more")
+        return ": ".join((head, "; ".join(shown))) if shown else head
+    return head
 
 
 def error_of(error: str | BaseException) -> str:
