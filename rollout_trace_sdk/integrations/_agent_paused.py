@@ -2,7 +2,8 @@
 ``RunState``.
 
 The SDK traces a call waiting for approval as a ``function`` span ending with no result, as
-it traces a tool that returned ``None``, and ends the run's spans as usual; the run resumed
+it traces a tool that returned ``None`` (the SDK's frame ending the span tells them apart,
+``_agent_waits``: one that ran ends then), and ends the run's spans as usual; the run resumed
 from the state runs the call in a ``function`` span that comes before any model call of its
 own, naming no ``call_id``. So a call whose span ended with no result keeps its tool call
 open (:class:`~._agent_spans.WaitingCall`) until its run goes on to a model call (the tool

@@ -12,6 +12,7 @@ from ..record._plain import to_plain
 from ..record.threads import AgentThread
 from ..record.tools import ToolCall
 from ..record.turns import Turn
+from ._agent_waits import awaits_approval
 
 
 class SpanScope:
@@ -108,7 +109,8 @@ def error_text(span: Any) -> str | None:
 
 class WaitingCall:
     """A model's call whose ``function`` span ended with no result: the tool returned
-    ``None``, or the call waits for an approval (the SDK traces both alike). ``tool`` is its
+    ``None``, or the call waits for an approval (the SDK traces both alike; what it says
+    when the span ends keeps only a call waiting here, ``_agent_waits``). ``tool`` is its
     tool call, still open in this bundle (``None``: ended, or a call a paused run of another
     bundle left), ended with ``answer`` (the ``"None"`` the SDK traced) by :meth:`settle`
     unless a resumed run runs it."""
@@ -153,7 +155,8 @@ class WaitingCall:
     def left_waiting(self) -> None:
         """Its run ended with it waiting and no run resumed in the trace ran it: it was
         waiting for an approval (a tool that returned ``None`` and stopped the run is traced
-        alike, and recorded so too), so it is left running, with its agent run as a tool's
+        alike: one the SDK did not say ran, ``_agent_waits``, is recorded so too), so it is
+        left running, with its agent run as a tool's
         calls, and an ``agents_sdk_approval`` event (``pending``) says why; a run resumed
         in another bundle runs it there (:func:`approval`)."""
         tool, self.tool = self.tool, None
@@ -178,7 +181,8 @@ class WaitingCall:
 class PausedAgentRun:
     """An agent run as a tool that ended with calls waiting (``calls``): paused for an
     approval, the SDK's pending result making its caller's ``function`` span end with no
-    result, or its tools returned ``None`` and it stopped there (traced alike). Its thread
+    result, or its tools returned ``None`` and it stopped there (traced alike, when the SDK
+    did not say they ran: ``_agent_waits``). Its thread
     stays open, its calls too, while its caller's call waits: a resumed run runs that call
     again, and in it this agent's run resumed from its state, recorded as a later turn of
     this thread (one thread per call, its calls run there). Else :meth:`finish` ends it.
@@ -477,6 +481,10 @@ def record_function(ctx: SpanScope, span: Any) -> None:
         and ctx.output_type is not None
         and result is None
         and ctx.call is not None
+        # the SDK says its tool ran (it returned None): it waits for nothing, though it
+        # may have stopped its run as a paused run stops (``_agent_waits``); an agent run
+        # as a tool's call waits on its agent's calls
+        and (inner is not None or awaits_approval(span) is not False)
     )
     if inner is not None and not waits:  # the agent run as a tool under it is over
         inner.finish()

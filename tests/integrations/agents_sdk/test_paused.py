@@ -17,7 +17,15 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, function_tool
+from agents import (
+    Agent,
+    RunConfig,
+    Runner,
+    RunResult,
+    RunResultStreaming,
+    StopAtTools,
+    function_tool,
+)
 from agents.items import ToolApprovalItem, ToolCallOutputItem
 from agents.tool import FunctionToolResult
 from agents.tracing import trace
@@ -25,13 +33,14 @@ from agents.tracing import trace
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.query import run as query
 from rollout_trace_sdk.integrations._agent_spans import _traced_result
+from rollout_trace_sdk.integrations._agent_waits import awaits_approval
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.record import RecorderWarning
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.show import transcript_lines
 from rollout_trace_sdk.view.show_format import render_plain
 
-from ...record.recorder_support import loss_report, of_type
+from ...record.recorder_support import loss_report, of_type, payload
 from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
 from .scripted import (
     QUESTION,
@@ -412,10 +421,9 @@ def test_an_agent_run_as_a_tool_stopped_at_a_tool_returning_none_reports_when_th
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
 ) -> None:
     """An agent run as a tool whose tool returned ``None`` and stopped its run
-    (``stop_on_first_tool``) is traced as a paused one: its thread stays open until its
-    caller's run goes on to a model call, then its call ends with its ``"None"`` (its result
-    only, as at the top level), the run's result is reported to the caller's turn and its
-    thread ends (a guard: no warning, nothing lost, one report)."""
+    (``stop_on_first_tool``) is traced as a paused one; its call ends with its ``"None"``
+    (its result only, as at the top level), the run's result is reported to the caller's
+    turn and its thread ends (a guard: no warning, nothing lost, one report)."""
     register(processors, tmp_path)
 
     @function_tool
@@ -459,6 +467,56 @@ def test_an_agent_run_as_a_tool_stopped_at_a_tool_returning_none_reports_when_th
     assert not loss_report(bundle)
 
 
+@pytest.mark.parametrize(
+    ("behavior", "schema", "streamed"),
+    [("stop_on_first_tool", 2, False), ("stop_at_tools", 3, True)],
+)
+def test_a_tool_returning_none_that_stopped_its_run_ran_and_waits_for_no_approval(
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    behavior: str,
+    schema: int,
+    streamed: bool,
+) -> None:
+    """A tool that returned ``None`` and stopped its run (``tool_use_behavior=
+    "stop_on_first_tool"`` or ``StopAtTools``) is traced as a call waiting for approval
+    (openai-agents >= 0.24: the same spans): it was recorded running, "waiting for
+    approval", though it ran and the run ended on it (agents51). Now it completed, with its
+    ``"None"``, and no approval is said anywhere; a real approval still waits (above)."""
+    register(processors, tmp_path, schema_version=schema)
+
+    @function_tool
+    def get_weather(city: str) -> None:
+        """The weather in a city, never known."""
+
+    stops: Any = (
+        StopAtTools(stop_at_tool_names=["get_weather"]) if behavior == "stop_at_tools" else behavior
+    )
+    agent = Agent(
+        name="Asker",
+        instructions="You ask.",
+        model=responses_model(fake.base_url),
+        tools=[get_weather],
+        tool_use_behavior=stops,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        result = asyncio.run(_run(agent, QUESTION, streamed=streamed))
+    assert result.final_output == "None" and not result.interruptions
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    [tool] = state["tool_calls"].values()
+    assert tool["execution"]["status"] == "completed"
+    [ended] = of_type(bundle, "tool_call_ended")
+    sent = payload(bundle, ended["payload"]["result_payload"])
+    assert sent.get("response_item", sent)["output"] == "None"
+    [annotated] = _annotated(bundle)
+    assert "approval" not in annotated
+    assert "approval" not in _shown(bundle)
+    assert not loss_report(bundle)
+
+
 def test_a_call_traced_waiting_for_approval_as_0_19_traces_it_has_no_result() -> None:
     """openai-agents 0.19 ends a call waiting for approval with the SDK's own
     ``FunctionToolResult`` (``output`` None, ``run_item`` the ``ToolApprovalItem``): no
@@ -476,3 +534,10 @@ def test_a_call_traced_waiting_for_approval_as_0_19_traces_it_has_no_result() ->
     )
     assert _traced_result(ran) is ran
     assert _traced_result(WEATHER) == WEATHER
+
+
+def test_a_span_no_sdk_frame_ended_is_not_known_to_wait_or_to_have_run() -> None:
+    """Outside the SDK's ``_run_single_tool`` (another SDK version, a span recorded after
+    it ended) whether a call waits is unknown (``None``): it is recorded as before, open
+    until its run goes on; only the SDK's own word ends it at once."""
+    assert awaits_approval(object()) is None
