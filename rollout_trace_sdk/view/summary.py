@@ -24,6 +24,8 @@ from ._summary_nodes import so_far as _so_far
 from ._summary_nodes import started_seq as _started_seq
 from ._summary_nodes import status as _status
 from ._summary_nodes import window as _window
+from .approvals import KEY as APPROVAL
+from .approvals import STATUSES
 from .capture import recording_status
 from .checkpoints import checkpoint_words
 from .ids import find_agent
@@ -167,7 +169,7 @@ class _Summary:
                 "threads": len(threads),
                 "turns": _by_status(turns),
                 "inference_calls": _by_status(calls),
-                "tool_calls": _by_status(tools),
+                "tool_calls": {**_by_status(tools), "by_approval": _by_approval(tools)},
                 "terminal_sessions": {
                     **_by_status(sessions),  # Codex's: always running (summary_terminals)
                     "by_command_status": by_command_status(session_rows),
@@ -392,6 +394,16 @@ class _Summary:
 def _by_status(objects: list[_Obj]) -> dict[str, Any]:
     counts = Counter(_status(o) for o in objects)
     return {"total": len(objects), "by_status": dict(sorted(counts.items()))}
+
+
+def _by_approval(tools: list[_Obj]) -> dict[str, int]:
+    """How many calls waited for an Agents SDK approval, by its latest status (``pending``,
+    ``approved``, ``rejected``: the ``approval`` ``approvals.py`` puts on them from the log,
+    which ``log_facts`` reads); ``{}``: none did, or the log was not read."""
+    counts = Counter(
+        t[APPROVAL] for t in tools if isinstance(t.get(APPROVAL), str) and t[APPROVAL] in STATUSES
+    )
+    return dict(sorted(counts.items()))
 
 
 def _edge_threads(state: _Obj, edge: _Obj) -> set[Any]:

@@ -295,7 +295,8 @@ def log_facts(
     """What ``summary`` reads of the bundle besides the state, in one pass over the log (it
     read it up to three times): :func:`failure_texts`, the rollout's metadata and how many of
     its records a capture limit cut (``rollout_metadata.metadata_and_cut``), and the cut checkpoints put in ``state``
-    (``checkpoints``: a ``load_summary_state(checkpoints=False)``'s state).
+    (``checkpoints``: a ``load_summary_state(checkpoints=False)``'s state), with the Agents
+    SDK calls' approvals (``approvals``).
 
     Returns:
         (the failure texts by id, the metadata, the metadata records cut).
@@ -310,7 +311,8 @@ def _read_texts(
     bundle: Path, state: Mapping[str, Any], most: int, metadata: LogReader | None
 ) -> dict[str, str]:
     """:func:`failure_texts`, the log read once for them and ``metadata`` (with it, the cut
-    checkpoints)."""
+    checkpoints and the approvals)."""
+    from .approvals import approvals_reader
     from .checkpoints import checkpoints_reader
     from .turn_errors import LoggedTexts, ended_badly
 
@@ -318,8 +320,12 @@ def _read_texts(
     turns = ended_badly(state)[:most]
     calls = failed(state, "inference_calls") or failed(state, "compaction_requests")
     logged = LoggedTexts(bundle, set(turns), calls=calls) if turns or calls else None
-    cut = checkpoints_reader(state) if metadata is not None and isinstance(state, dict) else None
-    scan_log(bundle, [logged, metadata, cut])  # one pass over the log for all
+    cut = approvals = None
+    if metadata is not None and isinstance(state, dict):
+        cut = checkpoints_reader(state)
+        # the calls' approvals, put on them as ``load_state`` does for show and the page
+        approvals = approvals_reader(state, bundle)
+    scan_log(bundle, [logged, metadata, cut, approvals])  # one pass over the log for all
     if logged is not None:
         texts.update(logged.call_texts)
     if failed(state, "tool_calls"):

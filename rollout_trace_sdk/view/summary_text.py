@@ -17,7 +17,7 @@ from typing import Any, Final, TextIO
 
 from .capture import recording_words
 from .rollout_metadata import METADATA_KEYS, metadata_texts
-from .show_format import counted, short_id
+from .show_format import APPROVAL_WORDS, counted, short_id
 from .summary import CALL_FAILURES, FAILED
 from .visible import visible
 
@@ -99,6 +99,23 @@ def _sessions(counts: Mapping[str, Any]) -> TextLine:
     if unknown:
         by_status["no command in the state"] = unknown
     return _statuses({"total": counts.get("total", 0), "by_status": by_status})
+
+
+def _approvals(counts: Mapping[str, Any]) -> list[tuple[str, TextLine]]:
+    """The ``approvals`` row under the tool calls' (``1 waiting for approval, 2 approved``,
+    in ``show``'s words, ``APPROVAL_WORDS``) for the calls that waited for an Agents SDK
+    approval: a paused run's call read ``1 running`` and nothing more (a row of its own: on
+    the tool calls' row an 80-column terminal cut it off). None when no call did."""
+    by_approval = counts.get("by_approval")
+    if not isinstance(by_approval, Mapping):  # an older summary's
+        return []
+    said: TextLine = []
+    for status, words in APPROVAL_WORDS.items():
+        count = by_approval.get(status)
+        if isinstance(count, int) and count:
+            said.append((", " if said else "", ""))
+            said.append((f"{_n(count)} {words}", "yellow" if status == "pending" else ""))
+    return [("approvals", said)] if said else []
 
 
 class _Table:
@@ -304,6 +321,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         ("turns", _statuses(totals["turns"])),
         ("inference calls", _statuses(totals["inference_calls"])),
         ("tool calls", _statuses(totals["tool_calls"])),
+        *_approvals(totals["tool_calls"]),
         ("terminal sessions", _sessions(totals["terminal_sessions"])),
         ("terminal operations", _statuses(totals["terminal_operations"])),
         ("compactions", [(_n(totals["compactions"]), "bold")]),

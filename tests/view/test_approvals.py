@@ -21,7 +21,8 @@ from rollout_trace_sdk.view.show_format import render_plain
 from .conftest import Page, write_page
 
 
-async def _record(root: Path) -> Path:
+async def record_approvals(root: Path) -> Path:
+    """A bundle whose calls say each approval status (and two events naming no call of it)."""
     async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
         thread = rollout.root
         calls = {name: turn.tool_call(f"call_{name}", "get_weather") for name in _NAMES}
@@ -53,7 +54,7 @@ _NAMES = ("waiting", "approved", "rejected", "ran", "elsewhere", "unknown")
 
 
 def test_each_call_gets_the_latest_decision_its_thread_logged(tmp_path: Path) -> None:
-    bundle = anyio.run(_record, tmp_path)
+    bundle = anyio.run(record_approvals, tmp_path)
     state = load_state(bundle)
     tools = {tool["model_visible_call_id"]: tool for tool in state["tool_calls"].values()}
     assert {call: tool.get(KEY) for call, tool in tools.items()} == {
@@ -100,7 +101,7 @@ def test_the_page_says_a_call_waits_for_approval(page: Page, tmp_path: Path) -> 
     """The page's tool details: an ``approval`` row, and a waiting call's result says it
     waits rather than ``(none: it never ended)``."""
     with ThreadPoolExecutor(1) as pool:  # the browser's loop runs in this thread
-        bundle = pool.submit(anyio.run, _record, tmp_path / "traces").result(timeout=60)
+        bundle = pool.submit(anyio.run, record_approvals, tmp_path / "traces").result(timeout=60)
     url = write_page(bundle, tmp_path / "page.html")
     waiting = next(
         tool["tool_call_id"]

@@ -445,3 +445,26 @@ def test_a_command_that_exited_non_zero_is_counted_beside_the_failed_calls() -> 
     ops["terminal_operation:1"]["result"] = {"exit_code": 0}
     (row,) = [k for k in build_summary(state)["tools_by_kind"] if k["kind"] == "exec_command"]
     assert row["nonzero_exit"] == 0
+
+
+def test_agents_sdk_approvals_are_counted_beside_the_tool_calls_statuses() -> None:
+    """A call an Agents SDK run paused at for an approval read ``1 running`` with no word of
+    why (agents51): the totals count each ``approval`` (``view/approvals.py``, put on the
+    calls from the log) beside the statuses, as ``show`` says it; none: ``{}``, no words."""
+    state = orjson.loads(orjson.dumps(STATE))
+    tools = state["tool_calls"]
+    tools["c1"]["approval"], tools["c3"]["approval"] = "pending", "approved"
+    tools["c1"]["execution"].update(ended_at_unix_ms=None, status="running")
+    summary = build_summary(state)
+    counts = summary["totals"]["tool_calls"]
+    assert counts["by_approval"] == {"approved": 1, "pending": 1}
+    text = "\n".join("".join(part for part, _ in line) for line in summary_lines(summary, 120))
+    lines = [line.strip() for line in text.splitlines()]
+    at = next(n for n, line in enumerate(lines) if line.startswith("tool calls"))
+    assert lines[at].split(maxsplit=2)[2] == "3 (1 completed, 1 failed, 1 running)"
+    assert lines[at + 1].split(maxsplit=1) == ["approvals", "1 waiting for approval, 1 approved"]
+    plain = build_summary(STATE)["totals"]["tool_calls"]
+    assert plain["by_approval"] == {}
+    assert "approv" not in "".join(
+        p for line in summary_lines(build_summary(STATE), 120) for p, _ in line
+    )

@@ -238,3 +238,25 @@ def test_a_state_file_inside_its_bundle_is_read_with_the_bundle(
     (bundle / "other.json").write_bytes(orjson.dumps(other))
     loaded = load_summary_state(str(bundle / "other.json"), lenient=False, err=io.StringIO())
     assert loaded.bundle is None
+
+
+def test_summary_reads_the_approvals_in_its_one_pass_over_the_log(tmp_path: Path) -> None:
+    """``summary`` of a bundle whose Agents SDK calls waited for approvals: its pass over the
+    log (``log_facts``) puts each call's ``approval`` on it, as ``load_state`` does for show
+    and the page, so the totals count them (text and ``--json``; agents51)."""
+    import anyio
+
+    from rollout_trace_sdk.cli import main
+
+    from .test_approvals import record_approvals
+
+    bundle = anyio.run(record_approvals, tmp_path)
+    out = io.StringIO()
+    assert main(["summary", str(bundle), "--json"], out=out, err=io.StringIO()) == 0
+    counts = orjson.loads(out.getvalue())["totals"]["tool_calls"]
+    assert counts["by_approval"] == {"approved": 1, "pending": 1, "rejected": 1}
+    out = io.StringIO()
+    assert main(["summary", str(bundle)], out=out, err=io.StringIO()) == 0
+    assert (
+        "  approvals            1 waiting for approval, 1 approved, 1 rejected\n" in out.getvalue()
+    )
