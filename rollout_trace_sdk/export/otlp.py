@@ -43,6 +43,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from ..reduce.failures import FAILED_STATUSES  # reported as span status ERROR
+from ..view.approvals import KEY as APPROVAL
 from ..view.capture import capture_notes, not_whole, recording_status
 from ..view.item_text import ending_turn_id, own_item_ids, tool_name, what_stopped
 from ..view.rollout_metadata import metadata_json
@@ -505,6 +506,8 @@ class _Mapper:
             else "function",
             f"{OURS}.tool_call_id": tool_id,
         }
+        if isinstance(tool.get(APPROVAL), str):  # an Agents SDK approval (view/approvals.py)
+            attributes[f"{OURS}.tool.approval"] = tool[APPROVAL]
         requester = tool.get("requester")
         if isinstance(requester, Mapping) and requester.get("type") == "code_cell":
             attributes[f"{OURS}.requester_code_cell_id"] = str(requester.get("code_cell_id"))

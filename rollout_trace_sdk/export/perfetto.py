@@ -251,7 +251,7 @@ def _describe(
         return _slice(
             tid, start, end, o["name"], "tool", o["st"],
             {"tool_call_id": o["id"], "call_id": o.get("call_id"), "input": o.get("input_preview"),
-             "error": o.get("err")},
+             "error": o.get("err"), **({"approval": o["appr"]} if "appr" in o else {})},
         )  # fmt: skip
     if kind == "op":
         o = model["ops"][n]

@@ -450,3 +450,27 @@ def test_metadata_too_long_for_a_receiver_is_cut_and_still_an_object(tmp_path: P
     assert metadata["note"].startswith("xxx") and len(metadata["note"]) < 2000
     assert "k0" in metadata and "k9999" not in metadata
     assert "more keys" in metadata["…"]
+
+
+def test_a_tool_span_says_the_agents_sdk_approval_its_call_waited_for(tmp_path: Path) -> None:
+    """A call an Agents SDK run paused at for an approval was an ``execute_tool`` span
+    ``running`` with no word of why, and the approved and rejected ones said nothing either
+    (agents51): each says it in ``rollout_trace.tool.approval`` (``pending``, ``approved``,
+    ``rejected``: the latest its events say, as ``show`` and the tables read them); no
+    other call has it."""
+    from ..view.test_approvals import record_approvals
+
+    bundle = anyio.run(record_approvals, tmp_path)
+    trace = otlp_trace(load_state(bundle))
+    said = {
+        span.attributes["gen_ai.tool.call.id"]: span.attributes.get("rollout_trace.tool.approval")
+        for span in by_name(trace, "execute_tool ")
+    }
+    assert said == {
+        "call_waiting": "pending",
+        "call_approved": "approved",
+        "call_rejected": "rejected",
+        "call_ran": None,
+        "call_elsewhere": None,
+        "call_unknown": None,
+    }

@@ -380,3 +380,31 @@ def test_a_lossy_bundle_says_its_recorder_reports_in_other_data(tmp_path: Path) 
     assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
     other = json.loads(target.read_bytes())["otherData"]
     assert other["lossy"] is True and other["recorder_reports"][0].startswith("dropped ")
+
+
+def test_a_tool_slice_says_the_agents_sdk_approval_its_call_waited_for(tmp_path: Path) -> None:
+    """A call an Agents SDK run paused at for an approval was a slice ``running`` to the
+    trace's end with no word of why (agents51): its args say ``approval`` (``pending``,
+    ``approved``, ``rejected``: as ``show`` and the tables read it); no other call has it."""
+    import anyio
+
+    from rollout_trace_sdk.view.load import load_state
+
+    from ..view.test_approvals import record_approvals
+
+    bundle = anyio.run(record_approvals, tmp_path)
+    slices = check_trace(chrome_trace(load_state(bundle)))
+    said = {
+        e["args"]["call_id"]: e["args"].get("approval")
+        for track in slices.values()
+        for e in track
+        if e["cat"] == "tool"
+    }
+    assert said == {
+        "call_waiting": "pending",
+        "call_approved": "approved",
+        "call_rejected": "rejected",
+        "call_ran": None,
+        "call_elsewhere": None,
+        "call_unknown": None,
+    }
