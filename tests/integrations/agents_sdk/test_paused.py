@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,10 @@ def test_the_paused_runs_bundle_says_its_call_waits_and_the_resumed_runs_that_it
     assert main(command, out=io.StringIO(), err=err) == 0, err.getvalue()
     _, rows = query(out, "SELECT status, approval FROM tool_calls ORDER BY started_at")
     assert rows == [("running", "pending"), ("completed", "approved")]
+    for bundle, status in ((paused, "pending"), (resumed, "approved")):  # summary says it too
+        said = io.StringIO()
+        assert main(["summary", str(bundle), "--json"], out=said, err=io.StringIO()) == 0
+        assert json.loads(said.getvalue())["totals"]["tool_calls"]["by_approval"] == {status: 1}
     assert not loss_report(paused)
     assert not loss_report(resumed)
 
