@@ -221,6 +221,11 @@ ROLLOUT_METADATA_EVENT: Final = "rollout_metadata"
 #: ``thread_id``), and a call's approval (``tool_call_id``, ``call_id``, ``thread_id``,
 #: ``status``: ``pending``, ``approved``, ``rejected``).
 AGENT_TOOL_EVENT: Final = "agents_sdk_agent_tool"
+#: What cancelled a turn or a tool call, as the event loop said it (``record/_cancel_cause``):
+#: ``{"thread_id", "turn_id", "cause"}`` for a turn, with ``tool_call_id`` for a tool call,
+#: written just before the turn's or call's end; a model request's is in its cancel reason.
+#: Both Codex reducers skip it; ``view/turn_errors.py`` reads it into the turn's or call's text.
+CANCEL_CAUSE_EVENT: Final = "cancel_cause"
 APPROVAL_EVENT: Final = "agents_sdk_approval"
 #: The redaction report: ``rollout_trace_sdk: redacted N secrets in this trace (kind n, ...)``.
 REDACTION_REPORT_PREFIX: Final = REPORT_PREFIX + "redacted "

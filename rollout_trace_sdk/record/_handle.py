@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Concatenate, Final, ParamSpec, Self, TypeVar
 
 from ..model import events as ev
 from ._guard import call_failed, guard_methods
-from .runtime import NullLifecycle, Outcome, Runtime, error_text, outcome_of
+from .runtime import NullLifecycle, Outcome, Runtime, outcome_of, why_ended
 
 #: How a block left without an ending call ends a handle that has no better rule: as if the
 #: rollout closed under it with this status.
@@ -256,8 +256,9 @@ class Handle(Emitter):
 
     def _exit(self, outcome: Outcome, error: str | None) -> None:
         """End the handle because its block was left without an ending call: normally,
-        by an exception (``error`` is its text) or by cancellation. By default, as when the
-        rollout closes under it."""
+        by an exception (``error`` is its text) or by cancellation (``error`` is what caused
+        it, ``runtime.why_ended``; None: the event loop does not say). By default, as when
+        the rollout closes under it."""
         self._close_at_shutdown(_SHUTDOWN_STATUS[outcome])
 
     # --- async with ------------------------------------------------------------------------
@@ -283,7 +284,8 @@ class Handle(Emitter):
     ) -> None:
         if not self._done:
             try:
-                self._exit(outcome_of(exc), None if exc is None else error_text(exc))
+                outcome = outcome_of(exc)
+                self._exit(outcome, None if exc is None else why_ended(outcome, exc))
             except Exception as failure:
                 call_failed(self, "__aexit__", failure)
 
@@ -306,9 +308,8 @@ class ModelRequest(Handle):
         if error is not None and outcome == "failed":
             self.failed(error)
         else:
-            self._unanswered(
-                "cancelled" if outcome == "cancelled" else "closed without a recorded response"
-            )
+            reason = "cancelled" if outcome == "cancelled" else "closed without a recorded response"
+            self._unanswered(f"{reason}: {error}" if error is not None else reason)
 
 
 def started(handle: H, null: H) -> H:

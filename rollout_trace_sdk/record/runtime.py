@@ -20,6 +20,7 @@ import anyio.lowlevel
 
 from ..model import events as ev
 from ._call_ids import RolloutCallNames
+from ._cancel_cause import cancel_cause
 from ._cell_ids import CellNames
 from ._conversations import Conversations
 from ._counted_items import CountedItems
@@ -266,6 +267,14 @@ def error_text(exc: BaseException) -> str:
             shown.append(f"{len(leaves) - 3} more")
         return ": ".join((head, "; ".join(shown))) if shown else head
     return head
+
+
+def why_ended(outcome: Outcome, exc: BaseException) -> str | None:
+    """What a block left by ``exc`` says of how it ended: the error's text (``Type:
+    message``), or for a cancellation what caused it as the event loop says it (a deadline, a
+    sibling task's failure, ``cancel(reason)``, Ctrl-C: ``_cancel_cause``), None when it says
+    nothing."""
+    return cancel_cause(exc) if outcome == "cancelled" else error_text(exc)
 
 
 def error_of(error: str | BaseException) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
+from ..model.layout import CANCEL_CAUSE_EVENT
 from . import tool_kinds
 from ._agent_tools import null_thread
 from ._call_ids import is_call_output
@@ -403,6 +404,14 @@ class ToolCall(ToolRuntime):
         if error is not None and outcome == "failed":
             self.failed(error)
         elif outcome == "cancelled":
+            if error is not None:  # what cancelled it
+                body = {
+                    "thread_id": self._thread_id,
+                    "turn_id": self._turn_id,
+                    "tool_call_id": self.tool_call_id,
+                    "cause": error,
+                }
+                self._rt.protocol_event(CANCEL_CAUSE_EVENT, body)
             self._cut_off()
         else:
             self.completed()

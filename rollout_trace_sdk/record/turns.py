@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Self
 import orjson
 
 from ..model import events as ev
+from ..model.layout import CANCEL_CAUSE_EVENT
 from . import _codex_protocol as protocol
 from . import current
 from ._call_ids import is_call_output
@@ -395,6 +396,9 @@ class Turn(Handle):
         )
 
     def _exit(self, outcome: Outcome, error: str | None) -> None:
+        if outcome == "cancelled" and error is not None:  # what cancelled it
+            body = {"thread_id": self._thread_id, "turn_id": self.turn_id, "cause": error}
+            self._rt.protocol_event(CANCEL_CAUSE_EVENT, body)
         self.end(outcome, error=error)
 
     # the turn is current inside its block (see ``current``), for instrumented clients

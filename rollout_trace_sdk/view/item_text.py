@@ -96,12 +96,15 @@ def add_delivered(texts: list[str], value: str) -> None:
         texts.append(value)
 
 
+#: The key a tool call gets in the state (Codex's has none) when the recorder said what
+#: cancelled it (``turn_errors``, from the ``cancel_cause`` protocol event).
+CAUSE_KEY: Final = "cancel_cause"
 #: The statuses a tool call ends with when something stopped it rather than its own error
 #: (an interrupted turn aborts the calls it was running).
 _STOPPED: Final = frozenset({"aborted", "cancelled"})
 
 
-def stopped_text(status: Any, turn_status: Any, turn_text: Any) -> str | None:
+def stopped_text(status: Any, turn_status: Any, turn_text: Any, cause: Any = None) -> str | None:
     """What happened to a tool call aborted or cancelled with no error text of its own: its
     status, and how its turn ended when that ended badly too: ``aborted: its turn was
     interrupted`` (an interrupted turn's ``turn_aborted`` reason), ``aborted: its turn
@@ -114,15 +117,22 @@ def stopped_text(status: Any, turn_status: Any, turn_text: Any) -> str | None:
     Args:
         status: the tool call's status.
         turn_status: the status of the turn that started it (None: not known).
-        turn_text: why that turn ended (``turn_errors``; None: not known).
+        turn_text: why that turn ended (``turn_errors``; None: not known), with what
+            cancelled it when the recorder said (``interrupted (deadline exceeded)``).
+        cause: what cancelled the call itself (its own ``cancel_cause``), said when its turn
+            went on (a deadline of its own: ``aborted: deadline exceeded``); a turn that
+            ended badly too says more (``aborted: its turn was interrupted (deadline
+            exceeded)``).
     """
     if status not in _STOPPED:
         return None
     if turn_status not in FAILED_STATUSES:
-        return str(status)
+        return f"{status}: {cause}" if isinstance(cause, str) and cause else str(status)
     line = first_line(turn_text if isinstance(turn_text, str) else "")
-    if re.fullmatch(r"[a-z_]+", line):  # a turn_aborted reason: interrupted, replaced
-        return f"{status}: its turn was {line.replace('_', ' ')}"
+    # a turn_aborted reason (interrupted, replaced), with what cancelled the turn after it
+    reason = re.fullmatch(r"([a-z_]+)( \(.*\))?", line)
+    if reason:
+        return f"{status}: its turn was {reason[1].replace('_', ' ')}{reason[2] or ''}"
     said = "failed" if turn_status == "failed" else f"was {turn_status}"
     return f"{status}: its turn {said}" + (f": {line}" if line else "")
 
@@ -244,7 +254,9 @@ def what_stopped(state: _Obj, obj: _Obj, turn_id: Any) -> str | None:
     turns = state.get("codex_turns")
     turn = turns.get(turn_id) if isinstance(turns, Mapping) and isinstance(turn_id, str) else None
     turn = turn if isinstance(turn, Mapping) else {}
-    return stopped_text(_status(obj), _status(turn), clip(turn.get("error_text")))
+    return stopped_text(
+        status_of(obj), status_of(turn), clip(turn.get("error_text")), obj.get(CAUSE_KEY)
+    )
 
 
 def ending_turn_id(state: _Obj, tool: _Obj) -> Any:
@@ -295,7 +307,8 @@ def _after(seq: int, end: int | None) -> bool:
     return end is not None and seq > end
 
 
-def _status(obj: _Obj) -> Any:
+def status_of(obj: _Obj) -> Any:
+    """A record's ``execution.status`` (None when it has none)."""
     execution = obj.get("execution")
     return execution.get("status") if isinstance(execution, Mapping) else None
 

@@ -314,12 +314,18 @@ def _read_texts(
     checkpoints and the approvals)."""
     from .approvals import approvals_reader
     from .checkpoints import checkpoints_reader
-    from .turn_errors import LoggedTexts, ended_badly
+    from .item_text import status_of, stopped_text
+    from .turn_errors import LoggedTexts, cut_off, ended_badly
 
     texts: dict[str, str] = {}
     turns = ended_badly(state)[:most]
     calls = failed(state, "inference_calls") or failed(state, "compaction_requests")
-    logged = LoggedTexts(bundle, set(turns), calls=calls) if turns or calls else None
+    tools = cut_off(state)
+    logged = (
+        LoggedTexts(bundle, set(turns), calls=calls, tools=tools)
+        if turns or calls or tools
+        else None
+    )
     cut = approvals = None
     if metadata is not None and isinstance(state, dict):
         cut = checkpoints_reader(state)
@@ -334,4 +340,10 @@ def _read_texts(
         texts.update(failed_tool_errors(bundle, state, most=most))
     if logged is not None:
         texts.update(logged.turn_texts)
+        tools_by_id = state.get("tool_calls")
+        for ident, cause in logged.scan.tool_causes.items():  # what cancelled a call
+            tool = tools_by_id.get(ident) if isinstance(tools_by_id, Mapping) else None
+            said = stopped_text(status_of(tool), None, None, cause) if tool else None
+            if said:
+                texts.setdefault(ident, said)
     return texts

@@ -22,6 +22,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from ..model.layout import CANCEL_CAUSE_EVENT
 from ..reduce.confined import BundleFileError
 from ..reduce.errors import ReduceError
 from ..reduce.failures import (
@@ -32,7 +33,7 @@ from ..reduce.failures import (
     note_failure,
     put_texts,
 )
-from .item_text import MOST_TEXTS, cut
+from .item_text import CAUSE_KEY, MOST_TEXTS, cut
 from .protocol_scan import protocol_body, scan_log
 
 if TYPE_CHECKING:
@@ -45,7 +46,10 @@ _MARKERS: Final = (
     b'"error"',
     b'"turn_complete"',
     b'"turn_aborted"',
+    f'"{CANCEL_CAUSE_EVENT}"'.encode(),
 )
+#: The statuses of a tool call something cut off.
+_CUT_OFF: Final = frozenset({"aborted", "cancelled"})
 #: How many closing events after a turn's end are read looking for its own (other threads'
 #: turns may end in between).
 _LOOKAHEAD: Final = 8
@@ -88,11 +92,14 @@ class LoggedTexts:
     file that cannot be read (``BundleFileError``) gives the call texts read before it, and
     no turn text."""
 
-    def __init__(self, bundle: Path, turns: Collection[str], *, calls: bool) -> None:
+    def __init__(
+        self, bundle: Path, turns: Collection[str], *, calls: bool, tools: bool = False
+    ) -> None:
         self.markers = _MARKERS + MARKERS if calls else _MARKERS
         self.calls = calls
         self.turns = turns
-        self.scan = _TurnScan(bundle, turns)
+        self.tools = tools
+        self.scan = _TurnScan(bundle, turns, tools=tools)
         self.call_texts: dict[str, str] = {}
         self.turn_texts: dict[str, str] = {}
         #: a bundle file could not be read: nothing more is taken
@@ -104,7 +111,7 @@ class LoggedTexts:
         try:
             if self.calls and payload.get("type") in FAILURE_EVENTS:
                 note_failure(self.call_texts, payload, most=MOST_TEXTS, keep=cut)
-            elif self.turns:
+            elif self.turns or self.tools:
                 self.scan.see(number, payload)
         except BundleFileError:
             self.failed = True
@@ -125,9 +132,15 @@ class _TurnScan:
     then), so what is held is the turns still waiting for theirs, not every closing event of
     the log (a reference each: 228 MB for a 1M-line log of 222,000 turns; review27)."""
 
-    def __init__(self, bundle: Path, turns: Collection[str]) -> None:
+    def __init__(self, bundle: Path, turns: Collection[str], *, tools: bool = False) -> None:
         self.bundle = bundle
         self.turns = turns
+        self.tools = tools
+        #: what cancelled each asked turn, as the recorder said it (``cancel_cause``): put
+        #: after the turn's ``turn_aborted`` reason (``interrupted (deadline exceeded)``)
+        self.causes: dict[str, str] = {}
+        #: with ``tools``, what cancelled each tool call (the first ``MOST_TEXTS``)
+        self.tool_causes: dict[str, str] = {}
         self.reader: PayloadReader | None = None
         #: the payloads cannot be read: no turn gets a text
         self.unreadable = False
@@ -160,8 +173,27 @@ class _TurnScan:
             event = payload.get("event_type")
             if event == "error":
                 self.errors.append((number, ref))
+            elif event == CANCEL_CAUSE_EVENT:
+                self._cause(ref)
             elif event in ("turn_complete", "turn_aborted") and self.pending:
                 self._closing(ref)
+
+    def _cause(self, ref: Any) -> None:
+        """A ``cancel_cause`` event (written just before its turn's or call's end): kept for
+        a turn asked about, or a tool call when they are asked about."""
+        reader = self._reader()
+        if reader is None:
+            return
+        body = protocol_body(reader, ref)
+        cause, tool, turn = body.get("cause"), body.get("tool_call_id"), body.get("turn_id")
+        if not isinstance(cause, str) or not cause:
+            return
+        if isinstance(tool, str):
+            held = self.tool_causes
+            if self.tools and (tool in held or len(held) < MOST_TEXTS):
+                held[tool] = cut(cause)
+        elif isinstance(turn, str) and turn in self.turns:
+            self.causes[turn] = cut(cause)
 
     def _closing(self, ref: Any) -> None:
         """One closing event after some turn's end: its own turn's text, and one fewer
@@ -175,7 +207,8 @@ class _TurnScan:
             if turn == own:
                 text = _closing_text(body)
                 if text:
-                    self.texts[turn] = cut(text)
+                    cause = self.causes.pop(turn, None)
+                    self.texts[turn] = cut(f"{text} ({cause})" if cause else text)
                     del self.pending[turn]
                 else:
                     self._resolve(turn)
@@ -198,6 +231,8 @@ class _TurnScan:
         """Each ended turn's text, once the log is read."""
         for turn in list(self.pending):
             self._resolve(turn)
+        for turn, cause in self.causes.items():  # no closing event said more
+            self.texts.setdefault(turn, cause)
         return {} if self.unreadable else self.texts
 
     def _reader(self) -> PayloadReader | None:
@@ -254,25 +289,54 @@ def errors_reader(state: dict[str, Any], bundle: Path) -> LoggedErrors | None:
     badly, nothing to read)."""
     turns = ended_badly(state)
     calls = failed(state, "inference_calls") or failed(state, "compaction_requests")
-    if not turns and not calls:
+    tools = cut_off(state)
+    if not turns and not calls and not tools:
         return None
-    return LoggedErrors(state, bundle, set(turns), calls=calls)
+    return LoggedErrors(state, bundle, set(turns), calls=calls, tools=tools)
+
+
+def cut_off(state: Mapping[str, Any]) -> bool:
+    """Whether a tool call of the state was aborted or cancelled (what cancelled it may be
+    in the log: ``cancel_cause``)."""
+    tools = state.get("tool_calls")
+    return any(
+        isinstance(tool, Mapping)
+        and isinstance(tool.get("execution"), Mapping)
+        and tool["execution"].get("status") in _CUT_OFF
+        for tool in (tools.values() if isinstance(tools, Mapping) else ())
+    )
 
 
 class LoggedErrors(LoggedTexts):
     """:class:`LoggedTexts` that puts its texts in the state once the pass is over."""
 
     def __init__(
-        self, state: dict[str, Any], bundle: Path, turns: Collection[str], *, calls: bool
+        self,
+        state: dict[str, Any],
+        bundle: Path,
+        turns: Collection[str],
+        *,
+        calls: bool,
+        tools: bool = False,
     ) -> None:
-        super().__init__(bundle, turns, calls=calls)
+        super().__init__(bundle, turns, calls=calls, tools=tools)
         self.state = state
 
     def finish(self, whole: bool) -> None:
         super().finish(whole)
         put_texts(self.state, self.call_texts)
+        put_causes(self.state, self.scan.tool_causes)
         by_id = self.state.get("codex_turns")
         for turn_id, text in self.turn_texts.items():
             turn = by_id.get(turn_id) if isinstance(by_id, dict) else None
             if isinstance(turn, dict):
                 turn["error_text"] = text
+
+
+def put_causes(state: Mapping[str, Any], causes: Mapping[str, str]) -> None:
+    """Give the tool calls ``causes`` names what cancelled them (``item_text.CAUSE_KEY``)."""
+    tools = state.get("tool_calls")
+    for ident, cause in causes.items():
+        tool = tools.get(ident) if isinstance(tools, dict) else None
+        if isinstance(tool, dict):
+            tool[CAUSE_KEY] = cause

@@ -192,7 +192,7 @@ def test_failed_model_calls_and_turns_say_why(why_bundles: dict[str, Path], sche
         "aborted",
         "aborted",
         "ended before the response",
-        "interrupted",
+        "interrupted (cancel scope cancelled)",
     ]
 
 

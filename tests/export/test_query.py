@@ -480,11 +480,11 @@ def test_the_docs_failed_and_why_queries_answer_it(why_export: Path) -> None:
     assert (code, err) == (0, "")
     assert orjson.loads(out) == [
         {"status": "failed", "why": "Boom: tool exploded on k0", "n": 2},
-        {"status": "aborted", "why": "interrupted", "n": 2},
+        {"status": "aborted", "why": "interrupted (cancel scope cancelled)", "n": 2},
     ]
     rollouts, tools, asked_by = _doc_queries("exports.md", "**Why it failed.**")
     assert sorted(run(why_export, rollouts)[1]) == [
-        ("aborted", "interrupted", 2),
+        ("aborted", "interrupted (cancel scope cancelled)", 2),
         ("failed", "Boom: tool exploded on k0", 2),
     ]
     assert sorted(run(why_export, tools)[1]) == [

@@ -397,12 +397,13 @@ def test_failed_calls_turns_and_rollouts_say_why(
     assert rows("turns", "started_seq", "status", "error_text") == {
         "failed": [("failed", "Boom: tool exploded on k0")],
         "recovered": [("completed", None)],
-        "aborted": [("cancelled", "interrupted")],  # Codex's turn_aborted reason
+        # Codex's turn_aborted reason, and what cancelled it (record/_cancel_cause.py)
+        "aborted": [("cancelled", "interrupted (cancel scope cancelled)")],
     }
     assert {name: rows[0] for name, rows in rows("rollouts", "status", "failure").items()} == {
         "failed": ("failed", "Boom: tool exploded on k0"),
         "recovered": ("completed", None),  # its failed call was retried: the rollout did not fail
-        "aborted": ("aborted", "interrupted"),
+        "aborted": ("aborted", "interrupted (cancel scope cancelled)"),
     }
 
 

@@ -100,7 +100,7 @@ async def test_cancellation_inside_handles(tmp_path: Path, schema: int) -> None:
         assert scope.cancelled_caught
     bundle = bundle_in(tmp_path)
     cancelled = of_type(bundle, "inference_cancelled")[0]["payload"]
-    assert cancelled["reason"] == "cancelled"
+    assert cancelled["reason"] == "cancelled: cancel scope cancelled"  # by this very task
     assert _statuses(bundle, "tool_call_ended") == [cut_off_status(bundle)]
     assert _statuses(bundle, "codex_turn_ended") == ["cancelled"]
     assert [e["payload"]["event_type"] for e in of_type(bundle, "protocol_event_observed")][-2] == (
@@ -130,7 +130,7 @@ async def test_requests_left_without_an_ending_call(tmp_path: Path) -> None:
             async with turn.inference([USER]), turn.compaction().request({"input": [USER]}):
                 raise RuntimeError("boom")
     bundle = bundle_in(tmp_path)
-    unanswered = ["closed without a recorded response", "cancelled"]
+    unanswered = ["closed without a recorded response", "cancelled: cancel scope cancelled"]
     assert [e["payload"]["reason"] for e in of_type(bundle, "inference_cancelled")] == unanswered
     assert [e["payload"]["error"] for e in of_type(bundle, "inference_failed")] == [
         "RuntimeError: boom"

@@ -142,10 +142,12 @@ def test_a_cell_its_turns_end_terminated_says_so_on_the_page(page: Page, tmp_pat
     url = write_page(bundle, tmp_path / "cell.html")
     p = page.open(url + "#cell=" + quote("code_cell:cell", safe=""))
     assert p.inner_text("#detail [data-testid=error]") == (
-        "cancelled\ncancelled: its turn was interrupted"
+        "cancelled\ncancelled: its turn was interrupted (cancel scope cancelled)"
     )
     p = page.open(url + "#call=nested")
-    assert p.inner_text("[data-testid=error]") == "aborted\naborted: its turn was interrupted"
+    assert p.inner_text("[data-testid=error]") == (
+        "aborted\naborted: its turn was interrupted (cancel scope cancelled)"
+    )
     assert page.errors == []
 
 

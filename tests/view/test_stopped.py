@@ -44,6 +44,8 @@ anyio.run(main, sys.argv[1])
 """
 
 _INTERRUPTED = "aborted: its turn was interrupted"
+#: What cancelled the turn of ``_CELL``, said after its reason (``record/_cancel_cause.py``).
+_WHY = " (cancel scope cancelled)"
 
 
 @needs_conformance_v3
@@ -67,16 +69,17 @@ def test_a_cell_its_turns_end_terminated_says_so(tmp_path: Path, schema: str) ->
     it, as its calls do (aborted in schema 3, cancelled in schema 2); the view model
     carries the words for the page."""
     bundle = _recorded_in_child(_CELL, tmp_path / "traces", schema=schema)
-    nested = ("aborted" if schema == "3" else "cancelled") + ": its turn was interrupted"
+    # with what cancelled the turn: the caller's scope.cancel() (record/_cancel_cause.py)
+    nested = ("aborted" if schema == "3" else "cancelled") + ": its turn was interrupted" + _WHY
     out = io.StringIO()
     assert main(["show", str(bundle), "--call", "code_cell:cell"], out=out) == 0
     lines = out.getvalue().splitlines()
-    assert lines[-1] == "    error: cancelled: its turn was interrupted", out.getvalue()
+    assert lines[-1] == "    error: cancelled: its turn was interrupted" + _WHY, out.getvalue()
     assert f"      error: {nested}" in lines  # its nested call, as before
     assert "no error text" not in out.getvalue()
     model = build_view_model(load_state(bundle))
     [cell] = model["cells"]
-    assert (cell["st"], cell["stop"]) == ("cancelled", "cancelled: its turn was interrupted")
+    assert (cell["st"], cell["stop"]) == ("cancelled", "cancelled: its turn was interrupted" + _WHY)
     stops = {tool["id"]: tool.get("stop") for tool in model["tools"]}
     assert stops == {"cell": nested, "nested": nested}
     spans = otlp_trace(load_state(bundle)).spans

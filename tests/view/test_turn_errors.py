@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,3 +170,52 @@ def test_a_line_whose_type_is_not_a_string_is_passed_over(tmp_path: Path) -> Non
         for marker in ("inference_failed", "codex_turn_ended", "error"):
             log.write(b'{"payload": {"type": {"%s": 1}, "codex_turn_id": "t"}}\n' % marker.encode())
     assert logged_texts(b.root, {"t"}, calls=True) == ({"call-1": "it failed"}, {})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_what_cancelled_a_turn_or_a_call_is_said_where_its_text_is(
+    tmp_path: Path, schema: int, anyio_backend: Any
+) -> None:
+    """The recorder's ``cancel_cause`` events (``record/_cancel_cause``) read back: a tool
+    call its own deadline cut off while its turn went on reads ``aborted: deadline
+    exceeded`` (it read ``aborted``), a turn a deadline interrupted ``interrupted (deadline
+    exceeded)`` and a call it cut off ``aborted: its turn was interrupted (deadline
+    exceeded)``, in show, the page's records, summary and the exports' texts (user51: every
+    cancellation read ``interrupted`` and nothing more)."""
+    import anyio
+    import orjson
+
+    from rollout_trace_sdk.cli import main
+    from rollout_trace_sdk.record import open_rollout
+    from rollout_trace_sdk.view.error_texts import error_texts
+    from rollout_trace_sdk.view.load import load_state
+
+    from .conftest import plain_transcript
+
+    async with open_rollout(tmp_path, model="m", schema_version=schema) as rollout:
+        async with rollout.root.turn() as turn:
+            with anyio.move_on_after(0.02):
+                async with turn.tool_call("c1", "slow", arguments="{}"):
+                    await anyio.sleep(5)
+        with anyio.move_on_after(0.02):
+            async with (
+                rollout.root.turn() as turn,
+                turn.tool_call("c2", "slower", arguments="{}"),
+            ):
+                await anyio.sleep(5)
+    (bundle,) = tmp_path.glob("trace-*")
+    text = plain_transcript(load_state(bundle))
+    status = "aborted" if schema == 3 else "cancelled"
+    in_turn = f"{status}: its turn was interrupted (deadline exceeded)"  # c2, with its turn
+    assert f"error: {status}: deadline exceeded" in text  # c1, its turn went on
+    assert f"error: {in_turn}" in text
+    assert "cancelled: interrupted (deadline exceeded)" in text
+    texts = error_texts(bundle)
+    assert texts.tool_calls == {"c1": f"{status}: deadline exceeded", "c2": in_turn}
+    assert list(texts.turns.values()) == ["interrupted (deadline exceeded)"]
+    out = io.StringIO()
+    assert main(["summary", str(bundle), "--json"], out=out, err=io.StringIO()) == 0
+    failures = orjson.loads(out.getvalue())["failures"]
+    said = {row.get("tool_call_id") or row["id"]: row["error"] for row in failures}
+    assert said["c1"] == f"{status}: deadline exceeded"
