@@ -15,7 +15,7 @@ from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 Seen = tuple[int, tuple[tuple[str, int, int, int], ...]]
 
 
-def _stat(path: Path) -> os.stat_result | None:
+def _stat(path: str) -> os.stat_result | None:
     """The file's status, None for a symlink or anything unreadable (cannot tell)."""
     try:
         info = os.lstat(path)
@@ -26,7 +26,11 @@ def _stat(path: Path) -> os.stat_result | None:
 
 def _inputs(root: Path) -> tuple[list[tuple[str, int, int, int]] | None, str]:
     """Each input a reduction reads as (name, inode, size, modification time), or None and
-    the name of the one that cannot tell."""
+    the name of the one that cannot tell.
+
+    Each file is named by a string (the bundle's path and its name), not a ``Path``: a
+    bundle has hundreds of payloads, and joining a ``Path`` for each was ~4 % of reducing the
+    3.3 MB benchmark bundle (20 of its 625 M instructions, for ~600 ``lstat`` calls)."""
     names = [MANIFEST, EVENT_LOG, PAYLOADS_DIR]
     payloads = root / PAYLOADS_DIR
     if payloads.is_dir() and not payloads.is_symlink():
@@ -34,11 +38,12 @@ def _inputs(root: Path) -> tuple[list[tuple[str, int, int, int]] | None, str]:
             names += [f"{PAYLOADS_DIR}/{n}" for n in sorted(os.listdir(payloads))]
         except OSError:
             return None, PAYLOADS_DIR
+    top = os.path.join(root, "")  # "bundle/": ``top + each`` is the path ``root / each`` is
     found: list[tuple[str, int, int, int]] = []
     for each in names:
-        info = _stat(root / each)
+        info = _stat(top + each)
         if info is None:
-            if each == PAYLOADS_DIR and not os.path.lexists(root / each):
+            if each == PAYLOADS_DIR and not os.path.lexists(top + each):
                 continue  # no payloads at all: nothing to be newer than
             return None, each
         found.append((each, info.st_ino, info.st_size, info.st_mtime_ns))
