@@ -489,13 +489,15 @@ def main(
 ) -> int:
     global _own_process
     if argv is None:  # the console script or `python -m`: start-up is ours to tune
-        from ._attrs_code import install
-
-        install()  # attrs' generated code kept between runs: 18 ms of reduce's start-up
         _own_process = True
-    # after ``install``: ``sources`` is the first module to load attrs, whose own classes
-    # are then built with their code kept too
-    from .sources import SourceError as _SourceError
+    with _loading():  # attrs and ``sources`` load as the reducer's modules do
+        if argv is None:
+            from ._attrs_code import install
+
+            install()  # attrs' generated code kept between runs: 18 ms of reduce's start-up
+        # after ``install``: ``sources`` is the first module to load attrs, whose own classes
+        # are then built with their code kept too
+        from .sources import SourceError as _SourceError
 
     out = out or _printable(sys.stdout)
     err = err or _printable(sys.stderr, error=True)
