@@ -215,7 +215,7 @@ class _Baseline:
             # Usually every baseline item was reused by position already: then there is
             # nothing to search, and no index to build over a long history.
             unused = set(self.ids).difference(used)
-            for item_id in self.ids:
+            for item_id in self.ids if unused else ():
                 if item_id not in unused:
                     continue
                 self.by_key.setdefault(replay.item_key[item_id], []).append(item_id)
