@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from rollout_trace_sdk.view.state_mtime import date_back_if_moved, inputs_newest, inputs_seen
 
 
@@ -78,3 +80,25 @@ def test_a_bundle_without_payloads_can_tell_one_without_its_log_cannot(
     assert inputs_newest(bundle) == (log, "trace.jsonl")
     (bundle / "trace.jsonl").unlink()
     assert inputs_newest(bundle) == (None, "trace.jsonl")
+
+
+def test_a_bundle_named_any_way_notes_the_same_inputs(
+    demo_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inputs are named by joining strings (not a Path per payload): a trailing slash, a
+    relative path or the current directory name the same files, each payload by its inode."""
+    bundle = _bundle(demo_bundle, tmp_path)
+    seen = inputs_seen(bundle)
+    assert seen is not None
+    names = [name for name, *_ in seen[1]]
+    assert names[:3] == ["manifest.json", "trace.jsonl", "payloads"]
+    payloads = sorted(os.listdir(bundle / "payloads"))
+    assert payloads and names[3:] == [f"payloads/{name}" for name in payloads]
+    first = bundle / "payloads" / payloads[0]
+    assert seen[1][3][1:] == (first.stat().st_ino, first.stat().st_size, first.stat().st_mtime_ns)
+    monkeypatch.chdir(tmp_path)
+    assert inputs_seen(Path(f"{bundle}/")) == seen
+    assert inputs_seen(Path("bundle")) == seen
+    monkeypatch.chdir(bundle)
+    assert inputs_seen(Path(".")) == seen
+    assert inputs_seen(Path("")) == seen
