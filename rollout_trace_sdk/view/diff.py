@@ -100,6 +100,35 @@ def agent_steps(model: _Obj) -> dict[int, list[dict[str, Any]]]:
     return steps
 
 
+def agent_tasks(model: _Obj) -> dict[int, str]:
+    """What each agent (by its index in the view model's threads) was asked: the messages
+    of its first inference call's input that came from a user or another agent (a spawned
+    agent's task, an agent run as a tool's input, the root's prompt), each delivered message
+    without its envelope, joined by newlines. Agents aligned by path may have been asked
+    different things (two sub-agents spawned in another order): their steps can match while
+    their work does not.
+    """
+    items = model["items"]
+    tasks: dict[int, str] = {}
+    for call in model["calls"]:
+        t = call.get("t")
+        if t in tasks:
+            continue
+        texts = []
+        for ix in call.get("req", ()):
+            item = items[ix]
+            if item.get("kind") != "message":
+                continue
+            if item.get("role") != "user" and not item.get("from"):
+                continue
+            text = str(item.get("text") or "")
+            if item.get("from"):  # Codex's envelope: Message Type, Task name, Sender, Payload
+                text = text.partition("\nPayload:\n")[2] or text
+            texts.append(text)
+        tasks[t] = "\n".join(texts)
+    return tasks
+
+
 class _Compare:
     """What two steps are compared on: the action (kind, name, arguments or text) and, unless
     ``results`` is off, the result (status and output), with the parts ``ignore`` matches
@@ -114,6 +143,9 @@ class _Compare:
         for pattern in self.ignore:
             text = pattern.sub("…", text)
         return text
+
+    def task(self, text: str | None) -> str | None:
+        return None if text is None else self._masked(text)
 
     def action(self, step: _Obj) -> tuple[str, str, str]:
         return (step["kind"], step["name"], self._masked(step["text"]))
@@ -147,7 +179,11 @@ def _aligned(a: Sequence[_Obj], b: Sequence[_Obj], compare: _Compare) -> list[di
 
 
 def _agent(
-    path: str, a: list[dict[str, Any]] | None, b: list[dict[str, Any]] | None, compare: _Compare
+    path: str,
+    a: list[dict[str, Any]] | None,
+    b: list[dict[str, Any]] | None,
+    compare: _Compare,
+    tasks: Sequence[str | None] = (None, None),
 ) -> dict[str, Any]:
     rows = _aligned(a or [], b or [], compare)
     counts = dict.fromkeys((_SAME, _CHANGED, _ONLY_A, _ONLY_B), 0)
@@ -155,9 +191,15 @@ def _agent(
         counts[row["op"]] += 1
     first = next((k for k, row in enumerate(rows) if row["op"] != _SAME), None)
     parted = next((k for k, row in enumerate(rows) if row["op"] in (_ONLY_A, _ONLY_B)), None)
+    both = a is not None and b is not None
+    same_task = not both or compare.task(tasks[0]) == compare.task(tasks[1])
     return {
         "path": path,
-        "in": "both" if a is not None and b is not None else ("a" if a is not None else "b"),
+        "in": "both" if both else ("a" if a is not None else "b"),
+        "alike": both and same_task and first is None,
+        "task_a": tasks[0],
+        "task_b": tasks[1],
+        "same_task": same_task,
         "steps_a": None if a is None else len(a),
         "steps_b": None if b is None else len(b),
         "alike_before": len(rows) if first is None else first,
@@ -221,14 +263,19 @@ def _build(
             raise LookupError(f"no agent {thread!r} in either rollout (give its path: /root/...)")
         order = [thread]
     every = [agent_steps(side.m) for side in sides]
+    asked = [agent_tasks(side.m) for side in sides]
     agents = []
     for path in order:
         steps = [
             by_agent.get(by_path[path], []) if path in by_path else None
             for by_agent, by_path in zip(every, paths, strict=True)
         ]
-        agents.append(_agent(path, steps[0], steps[1], compare))
-    alike = all(entry["in"] == "both" and entry["first_difference"] is None for entry in agents)
+        tasks = [
+            by_task.get(by_path[path]) if path in by_path else None
+            for by_task, by_path in zip(asked, paths, strict=True)
+        ]
+        agents.append(_agent(path, steps[0], steps[1], compare, tasks))
+    alike = all(entry["alike"] for entry in agents)
     return {
         "diff_version": DIFF_VERSION,
         "a": _rollout(sides[0].m),
@@ -281,7 +328,7 @@ def diff_lines(diff: _Obj, sides: Sequence[Any], *, steps: bool = False) -> list
             lines.append(Line(0, ((label, "bold"), *line.parts)))
     groups: dict[str, list[_Obj]] = {"alike": [], "a": [], "b": []}
     for agent in diff["agents"]:
-        if agent["in"] == "both" and agent["first_difference"] is not None:
+        if agent["in"] == "both" and not agent["alike"]:
             lines.append(Line(0, (("", ""),)))
             lines += list(_agent_lines(agent, steps=steps))
         else:
@@ -318,13 +365,25 @@ def _agent_lines(agent: _Obj, *, steps: bool) -> Iterator[Line]:
     counts = agent["counts"]
     head = f"  A {_steps(agent['steps_a'])} · B {_steps(agent['steps_b'])}"
     first = agent["first_difference"]
-    if first is None:
+    if agent["alike"]:
         yield Line(0, ((f"━━ {path}", "bold cyan"), (head + " · alike", "green")))
         return
     before = agent["alike_before"]
-    alike = f" · the first {_steps(before)} alike" if before else " · differ from the first step"
+    alike = "" if agent["same_task"] else " · asked otherwise"
+    if first is None:
+        alike += " · every step alike"
+    elif before:
+        alike += f" · the first {_steps(before)} alike"
+    else:
+        alike += " · differ from the first step"
     yield Line(0, ((f"━━ {path}", "bold cyan"), (head + alike, "dim")))
-    yield from _difference(agent, first)
+    if not agent["same_task"]:
+        yield Line(1, (("asked otherwise", "bold"),))
+        for side in ("a", "b"):
+            task = clip(str(agent[f"task_{side}"] or ""), False, lines=1, chars=_SHOWN_CHARS)
+            yield Line(2, ((f"{side.upper()}  task: ", "bold"), (task, "")))
+    if first is not None:
+        yield from _difference(agent, first)
     parted = agent["first_other_step"]
     if parted is not None and parted != first:
         yield from _difference(agent, parted)

@@ -21,12 +21,18 @@ from rollout_trace_sdk.view.model import build_view_model
 _Step = tuple[str, str, str, bool] | str
 
 
-def _record(root: Path, steps: Sequence[_Step], *, helper: Sequence[_Step] = ()) -> Path:
+def _record(
+    root: Path,
+    steps: Sequence[_Step],
+    *,
+    helper: Sequence[_Step] = (),
+    helper_task: str = "Do the task.",
+) -> Path:
     """One rollout whose root agent takes ``steps`` (one inference call each) and, when
-    ``helper`` is given, spawns a helper agent that takes those."""
+    ``helper`` is given, spawns a helper agent, asked ``helper_task``, that takes those."""
 
-    async def agent(turn: Any, script: Sequence[_Step], prefix: str) -> None:
-        history: list[Any] = [{"role": "user", "content": "Do the task."}]
+    async def agent(turn: Any, script: Sequence[_Step], prefix: str, task: str) -> None:
+        history: list[Any] = [{"role": "user", "content": task}]
         turn.accept(history[0])
         for n, step in enumerate(script):
             async with turn.inference({"input": list(history)}) as inference:
@@ -57,11 +63,11 @@ def _record(root: Path, steps: Sequence[_Step], *, helper: Sequence[_Step] = ())
     async def record() -> None:
         async with open_rollout(root, model="m") as rollout:
             async with rollout.root.turn() as turn:
-                await agent(turn, steps, "c")
+                await agent(turn, steps, "c", "Do the task.")
             if helper:
                 child = rollout.root.spawn("helper")
                 async with child, child.turn() as child_turn:
-                    await agent(child_turn, helper, "h")
+                    await agent(child_turn, helper, "h", helper_task)
 
     root.mkdir(parents=True, exist_ok=True)
     before = set(root.glob("trace-*"))
@@ -183,6 +189,27 @@ def test_agents_of_one_side_only(tmp_path: Path) -> None:
     assert build_diff(a, b, thread="/root")["alike"] is True
     with pytest.raises(LookupError, match="no agent '/root/nobody'"):
         build_diff(a, b, thread="/root/nobody")
+
+
+def test_agents_asked_different_things_differ(tmp_path: Path) -> None:
+    """Two sub-agents aligned by path whose steps match were still asked different things
+    (spawned in another order, an agent run as a tool with another input): not alike, and
+    the text says what each was asked."""
+    helper: list[_Step] = [("search", '{"q":"docs"}', "3 hits", False), "found it"]
+    a = _record(tmp_path / "a", _SCRIPT, helper=helper, helper_task="Translate rain.")
+    b = _record(tmp_path / "b", _SCRIPT, helper=helper, helper_task="Translate snow.")
+    diff = build_diff(load_state(a), load_state(b))
+    root, child = diff["agents"]
+    assert root["alike"] is True and root["same_task"] is True
+    assert (child["alike"], child["same_task"], child["first_difference"]) == (False, False, None)
+    assert (child["task_a"], child["task_b"]) == ("Translate rain.", "Translate snow.")
+    assert diff["alike"] is False
+    assert build_diff(load_state(a), load_state(b), ignore=["rain|snow"])["alike"] is True
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), "--exit-code"], out=out, err=io.StringIO()) == 3
+    text = out.getvalue()
+    assert "━━ /root/helper  A 2 steps · B 2 steps · asked otherwise · every step alike" in text
+    assert "A  task: Translate rain." in text and "B  task: Translate snow." in text
 
 
 def test_cli_json_and_exit_code(tmp_path: Path) -> None:
