@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from .model import thread_tree_order
+from .rollout_metadata import metadata_of
 from .show import transcript
 from .show_format import Line, clip, status_style, with_json
 
@@ -244,12 +245,14 @@ def build_diff(
         LookupError: ``thread`` is an agent of neither rollout.
         re.error: an ``ignore`` pattern is not a regular expression.
     """
-    sides = [transcript(state) for state in (state_a, state_b)]
-    return _build(sides, thread=thread, ignore=ignore, results=results)
+    states = (state_a, state_b)
+    sides = [transcript(state) for state in states]
+    return _build(sides, states, thread=thread, ignore=ignore, results=results)
 
 
 def _build(
     sides: Sequence[Any],
+    states: Sequence[_Obj],
     *,
     thread: str | None = None,
     ignore: Sequence[str] = (),
@@ -264,6 +267,7 @@ def _build(
         order = [thread]
     every = [agent_steps(side.m) for side in sides]
     asked = [agent_tasks(side.m) for side in sides]
+    used = [agent_usage(side.m) for side in sides]
     agents = []
     for path in order:
         steps = [
@@ -274,18 +278,47 @@ def _build(
             by_task.get(by_path[path]) if path in by_path else None
             for by_task, by_path in zip(asked, paths, strict=True)
         ]
-        agents.append(_agent(path, steps[0], steps[1], compare, tasks))
+        entry = _agent(path, steps[0], steps[1], compare, tasks)
+        for side, by_usage, by_path in zip("ab", used, paths, strict=True):
+            entry[f"usage_{side}"] = by_usage[by_path[path]] if path in by_path else None
+        agents.append(entry)
     alike = all(entry["alike"] for entry in agents)
     return {
         "diff_version": DIFF_VERSION,
-        "a": _rollout(sides[0].m),
-        "b": _rollout(sides[1].m),
+        "a": _rollout(sides[0].m, states[0]),
+        "b": _rollout(sides[1].m, states[1]),
         "alike": alike,
         "agents": agents,
     }
 
 
-def _rollout(model: _Obj) -> dict[str, Any]:
+def agent_usage(model: _Obj) -> dict[int, dict[str, Any]]:
+    """Each agent's cost (by its index in the view model's threads): its inference calls,
+    their input and output tokens (None: no call reported usage) and its lifetime in ms
+    (None: still running). Which version of an agent is dearer or slower is the next
+    question after where two runs part ways."""
+    usage: dict[int, dict[str, Any]] = {}
+    for t, thread in enumerate(model["threads"]):
+        start, end = thread.get("s"), thread.get("e")
+        usage[t] = {
+            "inference_calls": 0,
+            "input_tokens": None,
+            "output_tokens": None,
+            "duration_ms": end - start if isinstance(start, int) and isinstance(end, int) else None,
+        }
+    for call in model["calls"]:
+        entry = usage.get(call.get("t"))
+        if entry is None:
+            continue
+        entry["inference_calls"] += 1
+        u = call.get("u")
+        if u:
+            entry["input_tokens"] = (entry["input_tokens"] or 0) + u[0]
+            entry["output_tokens"] = (entry["output_tokens"] or 0) + u[2]
+    return usage
+
+
+def _rollout(model: _Obj, state: _Obj) -> dict[str, Any]:
     meta = model["meta"]
     usage = [c["u"] for c in model["calls"] if c.get("u")]
     return {
@@ -297,6 +330,7 @@ def _rollout(model: _Obj) -> dict[str, Any]:
         "input_tokens": sum(u[0] for u in usage) if usage else None,
         "output_tokens": sum(u[2] for u in usage) if usage else None,
         "duration_ms": meta.get("end"),
+        "metadata": metadata_of(state),
     }
 
 
@@ -305,8 +339,9 @@ def diff_report(
 ) -> tuple[dict[str, Any], list[Line]]:
     """:func:`build_diff` (``options`` are its keywords) and its text, each rollout's view
     model built once for both."""
-    sides = [transcript(state) for state in (state_a, state_b)]
-    diff = _build(sides, **options)
+    states = (state_a, state_b)
+    sides = [transcript(state) for state in states]
+    diff = _build(sides, states, **options)
     return diff, diff_lines(diff, sides, steps=steps)
 
 
@@ -377,6 +412,7 @@ def _agent_lines(agent: _Obj, *, steps: bool) -> Iterator[Line]:
     else:
         alike += " · differ from the first step"
     yield Line(0, ((f"━━ {path}", "bold cyan"), (head + alike, "dim")))
+    yield Line(1, ((_cost(agent), "dim"),))
     if not agent["same_task"]:
         yield Line(1, (("asked otherwise", "bold"),))
         for side in ("a", "b"):
@@ -417,6 +453,24 @@ def _difference(agent: _Obj, k: int) -> Iterator[Line]:
     following = agent["rows"][k + 1] if k + 1 < len(agent["rows"]) else None
     if row["op"] == _ONLY_A and following is not None and following["op"] == _ONLY_B:
         yield from _pair(agent, following, indent=2)
+
+
+def _cost(agent: _Obj) -> str:
+    """What the agent cost on each side: ``cost: A 3 model calls, 1,537 in / 100 out
+    tokens, 4 ms · B ...``."""
+    said = []
+    for side in ("a", "b"):
+        usage = agent.get(f"usage_{side}")
+        if usage is None:
+            continue
+        calls = usage["inference_calls"]
+        words = [f"{calls:,} model call" + ("" if calls == 1 else "s")]
+        if usage["input_tokens"] is not None:
+            words.append(f"{usage['input_tokens']:,} in / {usage['output_tokens']:,} out tokens")
+        if usage["duration_ms"] is not None:
+            words.append(f"{usage['duration_ms']:,} ms")
+        said.append(f"{side.upper()} " + ", ".join(words))
+    return "cost: " + " · ".join(said)
 
 
 def _steps(count: int | None) -> str:

@@ -27,6 +27,7 @@ def _record(
     *,
     helper: Sequence[_Step] = (),
     helper_task: str = "Do the task.",
+    metadata: dict[str, Any] | None = None,
 ) -> Path:
     """One rollout whose root agent takes ``steps`` (one inference call each) and, when
     ``helper`` is given, spawns a helper agent, asked ``helper_task``, that takes those."""
@@ -37,7 +38,9 @@ def _record(
         for n, step in enumerate(script):
             async with turn.inference({"input": list(history)}) as inference:
                 if isinstance(step, str):
-                    inference.completed(output_items=[{"role": "assistant", "content": step}])
+                    inference.completed(
+                        output_items=[{"role": "assistant", "content": step}], token_usage=_USED
+                    )
                     return
                 name, arguments, output, failed = step
                 call = {
@@ -46,7 +49,7 @@ def _record(
                     "name": name,
                     "arguments": arguments,
                 }
-                inference.completed(output_items=[call])
+                inference.completed(output_items=[call], token_usage=_USED)
             history.append(call)
             async with turn.tool_call(f"{prefix}{n}", name, arguments=arguments) as tool:
                 answer = {
@@ -61,7 +64,7 @@ def _record(
             history.append(answer)
 
     async def record() -> None:
-        async with open_rollout(root, model="m") as rollout:
+        async with open_rollout(root, model="m", metadata=metadata) as rollout:
             async with rollout.root.turn() as turn:
                 await agent(turn, steps, "c", "Do the task.")
             if helper:
@@ -75,6 +78,9 @@ def _record(
     (bundle,) = set(root.glob("trace-*")) - before
     return bundle
 
+
+#: Each inference call's usage.
+_USED = {"input_tokens": 100, "output_tokens": 7, "total_tokens": 107}
 
 _SCRIPT: list[_Step] = [
     ("read_file", '{"path":"a.txt"}', "hello", False),
@@ -224,6 +230,29 @@ def test_cli_json_and_exit_code(tmp_path: Path) -> None:
     assert data["diff_version"] == 1 and data["alike"] is False
     assert data["a"]["tool_calls"] == 3 and data["b"]["tool_calls"] == 1
     assert data["agents"][0]["counts"]["only_a"] == 2
+
+
+def test_each_agent_s_cost_and_each_run_s_metadata(tmp_path: Path) -> None:
+    """A regression report wants which version of an agent is dearer and which task and
+    version each run was: per agent ``usage_a``/``usage_b``, per rollout ``metadata``, and a
+    ``cost`` line under each agent that differs."""
+    a = _record(tmp_path / "a", _SCRIPT, metadata={"task": "t1", "version": "v1"})
+    other = [_SCRIPT[0], ("read_file", '{"path":"b.txt"}', "x", False), *_SCRIPT[1:]]
+    b = _record(tmp_path / "b", other, metadata={"task": "t1", "version": "v2"})
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), "--json"], out=out, err=io.StringIO()) == 0
+    data = orjson.loads(out.getvalue())
+    assert data["a"]["metadata"] == {"task": "t1", "version": "v1"}
+    assert data["b"]["metadata"] == {"task": "t1", "version": "v2"}
+    root = data["agents"][0]
+    assert root["usage_a"]["inference_calls"] == 4 and root["usage_b"]["inference_calls"] == 5
+    assert (root["usage_a"]["input_tokens"], root["usage_a"]["output_tokens"]) == (400, 28)
+    assert (root["usage_b"]["input_tokens"], root["usage_b"]["output_tokens"]) == (500, 35)
+    assert isinstance(root["usage_a"]["duration_ms"], int)
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b)], out=out, err=io.StringIO()) == 0
+    assert "cost: A 4 model calls, 400 in / 28 out tokens, " in out.getvalue()
+    assert " · B 5 model calls, 500 in / 35 out tokens, " in out.getvalue()
 
 
 @pytest.mark.parametrize(
