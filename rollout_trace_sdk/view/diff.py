@@ -260,27 +260,31 @@ def _build(
 ) -> dict[str, Any]:
     compare = _Compare([re.compile(pattern) for pattern in ignore], results=results)
     paths = [_agents_by_path(side.m) for side in sides]
-    order = list(paths[0]) + [p for p in paths[1] if p not in paths[0]]
-    if thread is not None:
-        if thread not in order:
-            raise LookupError(f"no agent {thread!r} in either rollout (give its path: /root/...)")
-        order = [thread]
     every = [agent_steps(side.m) for side in sides]
     asked = [agent_tasks(side.m) for side in sides]
     used = [agent_usage(side.m) for side in sides]
+    pairs = _paired(paths, asked, compare)
+    if thread is not None:
+        pairs = [pair for pair in pairs if thread in pair]
+        if not pairs:
+            raise LookupError(f"no agent {thread!r} in either rollout (give its path: /root/...)")
     agents = []
-    for path in order:
+    for pair in pairs:
+        index = [
+            None if path is None else by_path[path]
+            for path, by_path in zip(pair, paths, strict=True)
+        ]
         steps = [
-            by_agent.get(by_path[path], []) if path in by_path else None
-            for by_agent, by_path in zip(every, paths, strict=True)
+            None if t is None else by_agent.get(t, [])
+            for t, by_agent in zip(index, every, strict=True)
         ]
         tasks = [
-            by_task.get(by_path[path]) if path in by_path else None
-            for by_task, by_path in zip(asked, paths, strict=True)
+            None if t is None else by_task.get(t) for t, by_task in zip(index, asked, strict=True)
         ]
-        entry = _agent(path, steps[0], steps[1], compare, tasks)
-        for side, by_usage, by_path in zip("ab", used, paths, strict=True):
-            entry[f"usage_{side}"] = by_usage[by_path[path]] if path in by_path else None
+        entry = _agent(str(pair[0] or pair[1]), steps[0], steps[1], compare, tasks)
+        entry["path_b"] = pair[1]
+        for side, t, by_usage in zip("ab", index, used, strict=True):
+            entry[f"usage_{side}"] = None if t is None else by_usage[t]
         agents.append(entry)
     alike = all(entry["alike"] for entry in agents)
     return {
@@ -290,6 +294,42 @@ def _build(
         "alike": alike,
         "agents": agents,
     }
+
+
+def _paired(
+    paths: Sequence[Mapping[str, int]], asked: Sequence[Mapping[int, str]], compare: _Compare
+) -> list[tuple[str | None, str | None]]:
+    """The agents compared: each path of A with the same path of B, in A's tree order then
+    B's agents A does not have; an agent only A has is paired with one only B has under the
+    same parent (or the parent's renamed counterpart) that was asked the same thing (a
+    sub-agent renamed in B: ``researcher`` to ``research_agent``, an Agents SDK agent given
+    another name), so a renamed agent's work is compared rather than read as one agent gone
+    and another new."""
+    only_b = {path: compare.task(asked[1].get(t)) for path, t in paths[1].items()}
+    only_b = {path: task for path, task in only_b.items() if path not in paths[0]}
+    counterpart: dict[str, str] = {}  # A's path -> B's, for the agents renamed
+    pairs: list[tuple[str | None, str | None]] = []
+    for path, t in paths[0].items():
+        if path in paths[1]:
+            pairs.append((path, path))
+            continue
+        task = compare.task(asked[0].get(t))
+        parent = path.rpartition("/")[0]
+        parents = {parent, counterpart.get(parent, parent)}
+        renamed = next(
+            (
+                other
+                for other, other_task in only_b.items()
+                if task and other_task == task and other.rpartition("/")[0] in parents
+            ),
+            None,
+        )
+        if renamed is not None:
+            del only_b[renamed]
+            counterpart[path] = renamed
+        pairs.append((path, renamed))
+    pairs += [(None, path) for path in only_b]
+    return pairs
 
 
 def agent_usage(model: _Obj) -> dict[int, dict[str, Any]]:
@@ -390,6 +430,8 @@ def _group_line(group: str, agents: Sequence[_Obj]) -> Line:
 
 def _agent_lines(agent: _Obj, *, steps: bool) -> Iterator[Line]:
     path = agent["path"]
+    if agent.get("path_b") not in (None, path):
+        path = f"{path} → {agent['path_b']}"
     if agent["in"] != "both":
         side = agent["in"].upper()
         count = agent["steps_a"] if side == "A" else agent["steps_b"]

@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.record import open_rollout
-from rollout_trace_sdk.view.diff import agent_steps, build_diff
+from rollout_trace_sdk.view.diff import agent_steps, build_diff, diff_report
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
 
@@ -27,6 +27,7 @@ def _record(
     *,
     helper: Sequence[_Step] = (),
     helper_task: str = "Do the task.",
+    helper_name: str = "helper",
     metadata: dict[str, Any] | None = None,
 ) -> Path:
     """One rollout whose root agent takes ``steps`` (one inference call each) and, when
@@ -68,7 +69,7 @@ def _record(
             async with rollout.root.turn() as turn:
                 await agent(turn, steps, "c", "Do the task.")
             if helper:
-                child = rollout.root.spawn("helper")
+                child = rollout.root.spawn(helper_name)
                 async with child, child.turn() as child_turn:
                     await agent(child_turn, helper, "h", helper_task)
 
@@ -216,6 +217,41 @@ def test_agents_asked_different_things_differ(tmp_path: Path) -> None:
     text = out.getvalue()
     assert "━━ /root/helper  A 2 steps · B 2 steps · asked otherwise · every step alike" in text
     assert "A  task: Translate rain." in text and "B  task: Translate snow." in text
+
+
+def test_a_renamed_agent_asked_the_same_is_compared(tmp_path: Path) -> None:
+    """B renamed its sub-agent (``helper`` to ``assistant``): asked the same thing under the
+    same parent, the two are compared as one agent, not read as one gone and one new; asked
+    something else, they stay apart."""
+    helper: list[_Step] = [("search", '{"q":"docs"}', "3 hits", False), "found it"]
+    other: list[_Step] = [("search", '{"q":"api"}', "3 hits", False), "found it"]
+    a = load_state(_record(tmp_path / "a", _SCRIPT, helper=helper, helper_task="Find docs."))
+    b = load_state(
+        _record(
+            tmp_path / "b", _SCRIPT, helper=other, helper_task="Find docs.", helper_name="assistant"
+        )
+    )
+    child = build_diff(a, b)["agents"][1]
+    assert (child["path"], child["path_b"], child["in"]) == (
+        "/root/helper",
+        "/root/assistant",
+        "both",
+    )
+    assert child["counts"] == {"same": 1, "changed": 0, "only_a": 1, "only_b": 1}
+    assert build_diff(a, b, thread="/root/assistant")["agents"][0]["path"] == "/root/helper"
+    text = "\n".join("".join(part for part, _ in line.parts) for line in diff_report(a, b)[1])
+    assert "━━ /root/helper → /root/assistant  A 2 steps · B 2 steps" in text
+    c = load_state(
+        _record(
+            tmp_path / "c", _SCRIPT, helper=helper, helper_task="Find the API.", helper_name="x"
+        )
+    )
+    apart = build_diff(a, c)["agents"]
+    assert [(e["path"], e["in"]) for e in apart] == [
+        ("/root", "both"),
+        ("/root/helper", "a"),
+        ("/root/x", "b"),
+    ]
 
 
 def test_cli_json_and_exit_code(tmp_path: Path) -> None:
