@@ -179,6 +179,27 @@ def _aligned(a: Sequence[_Obj], b: Sequence[_Obj], compare: _Compare) -> list[di
     return rows
 
 
+def _mark_moved(
+    rows: list[dict[str, Any]], a: Sequence[_Obj], b: Sequence[_Obj], compare: _Compare
+) -> None:
+    """Give a step one side took alone the same step the other side took alone elsewhere
+    (``moved``: its index on the other side): two sub-agents spawned in the other order, two
+    tool calls swapped. The alignment keeps one in place and leaves the other out on both
+    sides, which reads as a step dropped and one added unless the text says it moved."""
+    waiting: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["op"] == _ONLY_B:
+            waiting.setdefault(compare.action(b[row["b"]]), []).append(row)
+    for row in rows:
+        if row["op"] != _ONLY_A:
+            continue
+        others = waiting.get(compare.action(a[row["a"]]))
+        if others:
+            other = others.pop(0)
+            row["moved"] = other["b"]
+            other["moved"] = row["a"]
+
+
 def _agent(
     path: str,
     a: list[dict[str, Any]] | None,
@@ -187,6 +208,7 @@ def _agent(
     tasks: Sequence[str | None] = (None, None),
 ) -> dict[str, Any]:
     rows = _aligned(a or [], b or [], compare)
+    _mark_moved(rows, a or [], b or [], compare)
     counts = dict.fromkeys((_SAME, _CHANGED, _ONLY_A, _ONLY_B), 0)
     for row in rows:
         counts[row["op"]] += 1
@@ -207,6 +229,7 @@ def _agent(
         "first_difference": first,
         "first_other_step": parted,
         "counts": counts,
+        "moved": sum(1 for row in rows if row["op"] == _ONLY_A and "moved" in row),
         "rows": rows,
         "a": a or [],
         "b": b or [],
@@ -475,6 +498,8 @@ def _agent_lines(agent: _Obj, *, steps: bool) -> Iterator[Line]:
         )
         if counts[op]
     )
+    if agent.get("moved"):
+        rest += f" ({agent['moved']:,} of each taken in another order)"
     yield Line(1, ((f"in all: {rest}", "dim"),))
     if steps:
         for row in agent["rows"]:
@@ -490,7 +515,13 @@ def _difference(agent: _Obj, k: int) -> Iterator[Line]:
         yield from _pair(agent, row, indent=2)
         return
     at = f"A's step {row['a'] + 1}" if row["a"] is not None else f"B's step {row['b'] + 1}"
-    yield Line(1, ((f"{at}: the agents part ways", "bold"),))
+    moved = row.get("moved")
+    if moved is not None:
+        other = "B" if row["a"] is not None else "A"
+        said = f"{at}: in another order, the same step as {other}'s step {moved + 1}"
+    else:
+        said = f"{at}: the agents part ways"
+    yield Line(1, ((said, "bold"),))
     yield from _pair(agent, row, indent=2)
     following = agent["rows"][k + 1] if k + 1 < len(agent["rows"]) else None
     if row["op"] == _ONLY_A and following is not None and following["op"] == _ONLY_B:

@@ -254,6 +254,30 @@ def test_a_renamed_agent_asked_the_same_is_compared(tmp_path: Path) -> None:
     ]
 
 
+def test_steps_taken_in_another_order_say_so(tmp_path: Path) -> None:
+    """B ran the two builds in the other order (sub-agents spawned the other way round): the
+    alignment keeps one in place and leaves the other on each side alone; the text says the
+    step moved, not that the agents parted ways, and ``--json`` marks both rows."""
+    other = [_SCRIPT[0], _SCRIPT[2], _SCRIPT[1], _SCRIPT[3]]
+    a, b = _record(tmp_path / "a", _SCRIPT), _record(tmp_path / "b", other)
+    root = build_diff(load_state(a), load_state(b))["agents"][0]
+    alone = [row for row in root["rows"] if row["op"] in ("only_a", "only_b")]
+    assert len(alone) == 2 and root["moved"] == 1
+    only_a = next(row for row in alone if row["op"] == "only_a")
+    only_b = next(row for row in alone if row["op"] == "only_b")
+    assert (only_a["moved"], only_b["moved"]) == (only_b["b"], only_a["a"])
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b)], out=out, err=io.StringIO()) == 0
+    text = out.getvalue()
+    first = root["rows"][root["first_difference"]]
+    side, other_side = ("A", "B") if first["op"] == "only_a" else ("B", "A")
+    step = (first["a"] if side == "A" else first["b"]) + 1
+    said = f"{side}'s step {step}: in another order, the same step as {other_side}'s step "
+    assert said + f"{first['moved'] + 1}" in text
+    assert "the agents part ways" not in text
+    assert "in all: 3 alike, 1 only in A, 1 only in B (1 of each taken in another order)" in text
+
+
 def test_cli_json_and_exit_code(tmp_path: Path) -> None:
     a = _record(tmp_path / "a", _SCRIPT)
     b = _record(tmp_path / "b", _SCRIPT[:1] + _SCRIPT[3:])
