@@ -72,7 +72,9 @@ def add_parsers(commands: Any) -> None:
         help="bundle directory or a state.json file (none: A is a root, --latest compares its"
         " two newest bundles)",
     )
-    diff.add_argument("--thread", metavar="PATH", help="only this agent (its path: /root/...)")
+    diff.add_argument(
+        "--thread", metavar="PATH", help="only this agent (its path: /root/..., or its nickname)"
+    )
     diff.add_argument(
         "--steps", action="store_true", help="list every step of both, aligned (- A, + B, ~ both)"
     )

@@ -288,9 +288,8 @@ def _build(
     used = [agent_usage(side.m) for side in sides]
     pairs = _paired(paths, asked, compare)
     if thread is not None:
-        pairs = [pair for pair in pairs if thread in pair]
-        if not pairs:
-            raise LookupError(f"no agent {thread!r} in either rollout (give its path: /root/...)")
+        path = _named(thread, sides)
+        pairs = [pair for pair in pairs if path in pair]
     agents = []
     for pair in pairs:
         index = [
@@ -317,6 +316,24 @@ def _build(
         "alike": alike,
         "agents": agents,
     }
+
+
+def _named(thread: str, sides: Sequence[Any]) -> str:
+    """The path ``--thread`` names: a path of either rollout, else the nickname of one agent
+    (``show`` and the page name agents by nickname: ``Ada``, an Agents SDK agent's name).
+
+    Raises:
+        LookupError: no agent has that path or nickname, or more than one path that nickname.
+    """
+    threads = [thread_ for side in sides for thread_ in side.m["threads"]]
+    if any(thread_["path"] == thread for thread_ in threads):
+        return thread
+    paths = sorted({str(t["path"]) for t in threads if t.get("nick") == thread})
+    if len(paths) == 1:
+        return paths[0]
+    if paths:
+        raise LookupError(f"{thread!r} names {len(paths)} agents: {', '.join(paths)}")
+    raise LookupError(f"no agent {thread!r} in either rollout (give its path: /root/...)")
 
 
 def _paired(

@@ -28,6 +28,7 @@ def _record(
     helper: Sequence[_Step] = (),
     helper_task: str = "Do the task.",
     helper_name: str = "helper",
+    helper_nickname: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Path:
     """One rollout whose root agent takes ``steps`` (one inference call each) and, when
@@ -69,7 +70,7 @@ def _record(
             async with rollout.root.turn() as turn:
                 await agent(turn, steps, "c", "Do the task.")
             if helper:
-                child = rollout.root.spawn(helper_name)
+                child = rollout.root.spawn(helper_name, nickname=helper_nickname)
                 async with child, child.turn() as child_turn:
                     await agent(child_turn, helper, "h", helper_task)
 
@@ -196,6 +197,21 @@ def test_agents_of_one_side_only(tmp_path: Path) -> None:
     assert build_diff(a, b, thread="/root")["alike"] is True
     with pytest.raises(LookupError, match="no agent '/root/nobody'"):
         build_diff(a, b, thread="/root/nobody")
+
+
+def test_thread_takes_a_nickname(tmp_path: Path) -> None:
+    """``show`` and the page name agents by nickname (an Agents SDK agent's name): ``--thread``
+    takes one, as well as a path."""
+    helper: list[_Step] = [("ls", "{}", "x", False), "ok"]
+    a = _record(tmp_path / "a", _SCRIPT, helper=helper, helper_nickname="Ada")
+    b = _record(tmp_path / "b", _SCRIPT[:1], helper=helper, helper_nickname="Ada")
+    out = io.StringIO()
+    argv = ["diff", str(a), str(b), "--thread", "Ada", "--json", "--exit-code"]
+    assert main(argv, out=out, err=io.StringIO()) == 0
+    assert [agent["path"] for agent in orjson.loads(out.getvalue())["agents"]] == ["/root/helper"]
+    err = io.StringIO()
+    assert main(["diff", str(a), str(b), "--thread", "Bo"], out=io.StringIO(), err=err) == 1
+    assert "no agent 'Bo' in either rollout" in err.getvalue()
 
 
 def test_agents_asked_different_things_differ(tmp_path: Path) -> None:
