@@ -405,6 +405,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import importlib
 
     module, function = _COMMANDS[args.command]
+    if args.command == "diff" and args.by is not None:
+        module, function = "._cli_diff_pairs", "cmd_diff_pairs"
     run: Callable[[argparse.Namespace, TextIO, TextIO], int] = getattr(
         importlib.import_module(module, __package__), function
     )
@@ -419,6 +421,8 @@ def _resolve_source(args: argparse.Namespace, err: TextIO) -> None:
     from .sources import resolve
 
     attributes, needs_bundle = spec
+    if args.command == "diff" and args.by is not None:  # roots, paired by _cli_diff_pairs
+        return
     if args.command == "diff" and args.other is None:  # ``diff ROOT --latest``: its newest two
         if not args.latest:
             raise _UsageError("give two rollouts (A B), or a traces root with --latest")

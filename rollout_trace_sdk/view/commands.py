@@ -97,6 +97,24 @@ def add_parsers(commands: Any) -> None:
         help="exit 3 when the rollouts differ (0 when every step is alike)",
     )
     diff.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+    diff.add_argument(
+        "--by",
+        metavar="KEY",
+        help="A and B are traces roots: pair their bundles by this metadata key (a task's id)"
+        " and compare each pair, one line each (--json: one object a line)",
+    )
+    diff.add_argument(
+        "--meta-a",
+        action="append",
+        metavar="KEY=VALUE",
+        help="with --by: A's bundles are those whose metadata holds this (version=v1); repeatable",
+    )
+    diff.add_argument(
+        "--meta-b",
+        action="append",
+        metavar="KEY=VALUE",
+        help="with --by: B's bundles (version=v2); B may then be left out (A's root)",
+    )
 
 
 def _port(text: str) -> int:
@@ -254,10 +272,10 @@ DIFFER_EXIT = 3
 
 
 def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Compare two rollouts (``view/diff.py``): text, or JSON with ``--json``."""
+    """Compare two rollouts (``view/diff.py``, ``view/diff_text.py``): text, or JSON with ``--json``."""
     import re
 
-    from .diff import diff_report
+    from .diff_text import diff_report
 
     ignore: list[str] = args.ignore or []
     for pattern in ignore:  # before the reductions: a typo costs no wait

@@ -11,28 +11,27 @@ cause of what follows. The first place the runs differ, by action or by result, 
 command leads with.
 
 Built on the view model, as ``show`` is (the same bundle or ``state.json`` sources). The result
-is a plain dict (``--json`` prints it; ``DIFF_VERSION`` versions it); ``diff_lines`` lays it
-out as ``show``'s lines.
+is a plain dict (``--json`` prints it; ``DIFF_VERSION`` versions it); ``diff_text``
+lays it out as ``show``'s lines.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .model import thread_tree_order
 from .rollout_metadata import metadata_of
 from .show import transcript
-from .show_format import Line, clip, status_style, with_json
+from .show_format import with_json
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
 DIFF_VERSION: Final = 1
-#: Characters of a step's arguments, message or output in the text (``--json`` keeps them whole).
-_SHOWN_CHARS: Final = 160
-#: The alignment of each agent's steps: steps alike, a step of each side where they differ.
-_SAME, _CHANGED, _ONLY_A, _ONLY_B = "same", "changed", "only_a", "only_b"
+#: The alignment of each agent's steps: steps alike, a step of each side where they differ
+#: (``diff_text`` marks them).
+SAME, CHANGED, ONLY_A, ONLY_B = "same", "changed", "only_a", "only_b"
 
 _Obj = Mapping[str, Any]
 
@@ -172,10 +171,10 @@ def _aligned(a: Sequence[_Obj], b: Sequence[_Obj], compare: _Compare) -> list[di
         if tag == "equal":
             for i, j in zip(range(a0, a1), range(b0, b1), strict=True):
                 same = compare.result(a[i]) == compare.result(b[j])
-                rows.append({"op": _SAME if same else _CHANGED, "a": i, "b": j})
+                rows.append({"op": SAME if same else CHANGED, "a": i, "b": j})
             continue
-        rows += [{"op": _ONLY_A, "a": i, "b": None} for i in range(a0, a1)]
-        rows += [{"op": _ONLY_B, "a": None, "b": j} for j in range(b0, b1)]
+        rows += [{"op": ONLY_A, "a": i, "b": None} for i in range(a0, a1)]
+        rows += [{"op": ONLY_B, "a": None, "b": j} for j in range(b0, b1)]
     return rows
 
 
@@ -188,10 +187,10 @@ def _mark_moved(
     sides, which reads as a step dropped and one added unless the text says it moved."""
     waiting: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for row in rows:
-        if row["op"] == _ONLY_B:
+        if row["op"] == ONLY_B:
             waiting.setdefault(compare.action(b[row["b"]]), []).append(row)
     for row in rows:
-        if row["op"] != _ONLY_A:
+        if row["op"] != ONLY_A:
             continue
         others = waiting.get(compare.action(a[row["a"]]))
         if others:
@@ -209,11 +208,11 @@ def _agent(
 ) -> dict[str, Any]:
     rows = _aligned(a or [], b or [], compare)
     _mark_moved(rows, a or [], b or [], compare)
-    counts = dict.fromkeys((_SAME, _CHANGED, _ONLY_A, _ONLY_B), 0)
+    counts = dict.fromkeys((SAME, CHANGED, ONLY_A, ONLY_B), 0)
     for row in rows:
         counts[row["op"]] += 1
-    first = next((k for k, row in enumerate(rows) if row["op"] != _SAME), None)
-    parted = next((k for k, row in enumerate(rows) if row["op"] in (_ONLY_A, _ONLY_B)), None)
+    first = next((k for k, row in enumerate(rows) if row["op"] != SAME), None)
+    parted = next((k for k, row in enumerate(rows) if row["op"] in (ONLY_A, ONLY_B)), None)
     both = a is not None and b is not None
     same_task = not both or compare.task(tasks[0]) == compare.task(tasks[1])
     return {
@@ -229,7 +228,7 @@ def _agent(
         "first_difference": first,
         "first_other_step": parted,
         "counts": counts,
-        "moved": sum(1 for row in rows if row["op"] == _ONLY_A and "moved" in row),
+        "moved": sum(1 for row in rows if row["op"] == ONLY_A and "moved" in row),
         "rows": rows,
         "a": a or [],
         "b": b or [],
@@ -270,10 +269,10 @@ def build_diff(
     """
     states = (state_a, state_b)
     sides = [transcript(state) for state in states]
-    return _build(sides, states, thread=thread, ignore=ignore, results=results)
+    return compare_sides(sides, states, thread=thread, ignore=ignore, results=results)
 
 
-def _build(
+def compare_sides(
     sides: Sequence[Any],
     states: Sequence[_Obj],
     *,
@@ -412,200 +411,3 @@ def _rollout(model: _Obj, state: _Obj) -> dict[str, Any]:
         "duration_ms": meta.get("end"),
         "metadata": metadata_of(state),
     }
-
-
-def diff_report(
-    state_a: _Obj, state_b: _Obj, *, steps: bool = False, **options: Any
-) -> tuple[dict[str, Any], list[Line]]:
-    """:func:`build_diff` (``options`` are its keywords) and its text, each rollout's view
-    model built once for both."""
-    states = (state_a, state_b)
-    sides = [transcript(state) for state in states]
-    diff = _build(sides, states, **options)
-    return diff, diff_lines(diff, sides, steps=steps)
-
-
-#: Past this many agents alike (or only in one rollout), they are named on one line, not
-#: each on its own: a 400-agent rollout's diff leads with the agents that differ.
-_LISTED: Final = 10
-#: How many paths such a line names.
-_NAMED: Final = 5
-
-
-def diff_lines(diff: _Obj, sides: Sequence[Any], *, steps: bool = False) -> list[Line]:
-    """``diff`` laid out for a terminal: each rollout's line (as ``show`` heads it), then per
-    agent how far the runs went alike and the first step that differs; with ``steps`` every
-    step, marked as ``diff`` marks lines (``-`` A only, ``+`` B only, ``~`` same action,
-    other result)."""
-    lines: list[Line] = []
-    for label, side in zip(("A ", "B "), sides, strict=True):
-        for line in side.header(recording=True):
-            lines.append(Line(0, ((label, "bold"), *line.parts)))
-    groups: dict[str, list[_Obj]] = {"alike": [], "a": [], "b": []}
-    for agent in diff["agents"]:
-        if agent["in"] == "both" and not agent["alike"]:
-            lines.append(Line(0, (("", ""),)))
-            lines += list(_agent_lines(agent, steps=steps))
-        else:
-            groups["alike" if agent["in"] == "both" else agent["in"]].append(agent)
-    for group, agents in groups.items():
-        if len(agents) > _LISTED or (group == "alike" and len(diff["agents"]) > _LISTED):
-            lines += [Line(0, (("", ""),)), _group_line(group, agents)]
-            continue
-        for agent in agents:
-            lines += [Line(0, (("", ""),)), *_agent_lines(agent, steps=steps)]
-    if diff["alike"]:
-        lines += [Line(0, (("", ""),)), Line(0, (("every step alike", "bold green"),))]
-    return lines
-
-
-def _group_line(group: str, agents: Sequence[_Obj]) -> Line:
-    words = {"alike": "alike", "a": "only in A", "b": "only in B"}[group]
-    named = ", ".join(str(agent["path"]) for agent in agents[:_NAMED])
-    more = f" and {len(agents) - _NAMED:,} more" if len(agents) > _NAMED else ""
-    counted = f"{len(agents):,} agent" + ("" if len(agents) == 1 else "s")
-    style = "green" if group == "alike" else "yellow"
-    return Line(0, ((f"━━ {counted} {words}: ", f"bold {style}"), (named + more, style)))
-
-
-def _agent_lines(agent: _Obj, *, steps: bool) -> Iterator[Line]:
-    path = agent["path"]
-    if agent.get("path_b") not in (None, path):
-        path = f"{path} → {agent['path_b']}"
-    if agent["in"] != "both":
-        side = agent["in"].upper()
-        count = agent["steps_a"] if side == "A" else agent["steps_b"]
-        yield Line(
-            0, ((f"━━ {path}", "bold cyan"), (f"  only in {side} · {_steps(count)}", "yellow"))
-        )
-        return
-    counts = agent["counts"]
-    head = f"  A {_steps(agent['steps_a'])} · B {_steps(agent['steps_b'])}"
-    first = agent["first_difference"]
-    if agent["alike"]:
-        yield Line(0, ((f"━━ {path}", "bold cyan"), (head + " · alike", "green")))
-        return
-    before = agent["alike_before"]
-    alike = "" if agent["same_task"] else " · asked otherwise"
-    if first is None:
-        alike += " · every step alike"
-    elif before:
-        alike += f" · the first {_steps(before)} alike"
-    else:
-        alike += " · differ from the first step"
-    yield Line(0, ((f"━━ {path}", "bold cyan"), (head + alike, "dim")))
-    yield Line(1, ((_cost(agent), "dim"),))
-    if not agent["same_task"]:
-        yield Line(1, (("asked otherwise", "bold"),))
-        for side in ("a", "b"):
-            task = clip(str(agent[f"task_{side}"] or ""), False, lines=1, chars=_SHOWN_CHARS)
-            yield Line(2, ((f"{side.upper()}  task: ", "bold"), (task, "")))
-    if first is not None:
-        yield from _difference(agent, first)
-    parted = agent["first_other_step"]
-    if parted is not None and parted != first:
-        yield from _difference(agent, parted)
-    rest = ", ".join(
-        f"{counts[op]:,} {words}"
-        for op, words in (
-            (_SAME, "alike"),
-            (_CHANGED, "with another result"),
-            (_ONLY_A, "only in A"),
-            (_ONLY_B, "only in B"),
-        )
-        if counts[op]
-    )
-    if agent.get("moved"):
-        rest += f" ({agent['moved']:,} of each taken in another order)"
-    yield Line(1, ((f"in all: {rest}", "dim"),))
-    if steps:
-        for row in agent["rows"]:
-            yield from _row(agent, row)
-
-
-def _difference(agent: _Obj, k: int) -> Iterator[Line]:
-    """Row ``k``, the first of its kind: a step with another result, or where the agents took
-    other steps (with what B did instead when A's step was replaced)."""
-    row = agent["rows"][k]
-    if row["op"] == _CHANGED:
-        yield Line(1, ((f"step {row['a'] + 1}: the same call, another result", "bold"),))
-        yield from _pair(agent, row, indent=2)
-        return
-    at = f"A's step {row['a'] + 1}" if row["a"] is not None else f"B's step {row['b'] + 1}"
-    moved = row.get("moved")
-    if moved is not None:
-        other = "B" if row["a"] is not None else "A"
-        said = f"{at}: in another order, the same step as {other}'s step {moved + 1}"
-    else:
-        said = f"{at}: the agents part ways"
-    yield Line(1, ((said, "bold"),))
-    yield from _pair(agent, row, indent=2)
-    following = agent["rows"][k + 1] if k + 1 < len(agent["rows"]) else None
-    if row["op"] == _ONLY_A and following is not None and following["op"] == _ONLY_B:
-        yield from _pair(agent, following, indent=2)
-
-
-def _cost(agent: _Obj) -> str:
-    """What the agent cost on each side: ``cost: A 3 model calls, 1,537 in / 100 out
-    tokens, 4 ms · B ...``."""
-    said = []
-    for side in ("a", "b"):
-        usage = agent.get(f"usage_{side}")
-        if usage is None:
-            continue
-        calls = usage["inference_calls"]
-        words = [f"{calls:,} model call" + ("" if calls == 1 else "s")]
-        if usage["input_tokens"] is not None:
-            words.append(f"{usage['input_tokens']:,} in / {usage['output_tokens']:,} out tokens")
-        if usage["duration_ms"] is not None:
-            words.append(f"{usage['duration_ms']:,} ms")
-        said.append(f"{side.upper()} " + ", ".join(words))
-    return "cost: " + " · ".join(said)
-
-
-def _steps(count: int | None) -> str:
-    return f"{count or 0:,} step" + ("" if count == 1 else "s")
-
-
-def _pair(agent: _Obj, row: _Obj, *, indent: int) -> Iterator[Line]:
-    for side in ("a", "b"):
-        if row[side] is not None:
-            step = agent[side][row[side]]
-            yield Line(
-                indent, ((f"{side.upper()} {row[side] + 1:>3}  ", "bold"), *_step_parts(step))
-            )
-
-
-_MARKS: Final = {_SAME: "  ", _CHANGED: "~ ", _ONLY_A: "- ", _ONLY_B: "+ "}
-_MARK_STYLES: Final = {_SAME: "dim", _CHANGED: "yellow", _ONLY_A: "red", _ONLY_B: "green"}
-
-
-def _row(agent: _Obj, row: _Obj) -> Iterator[Line]:
-    numbers = " ".join(
-        f"{row[side] + 1:>3}" if row[side] is not None else "   " for side in ("a", "b")
-    )
-    side = "a" if row["a"] is not None else "b"
-    mark = (_MARKS[row["op"]] + numbers + "  ", _MARK_STYLES[row["op"]])
-    yield Line(1, (mark, *_step_parts(agent[side][row[side]])))
-    if row["op"] == _CHANGED:
-        yield Line(2, (("B: ", "bold"), *_result_parts(agent["b"][row["b"]])))
-
-
-def _step_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
-    if step["kind"] == "message":
-        return (
-            (f"{step['name']}: ", "bold"),
-            (clip(step["text"], False, lines=1, chars=_SHOWN_CHARS), ""),
-        )
-    return (
-        ("⚙ ", "yellow"),
-        (f"{step['name']} ", "bold yellow"),
-        (clip(step["text"], False, lines=1, chars=_SHOWN_CHARS) + " · ", "dim"),
-        *_result_parts(step),
-    )
-
-
-def _result_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
-    status = str(step["status"])
-    output = clip(step["output"], False, lines=1, chars=_SHOWN_CHARS) if step["output"] else ""
-    return ((status, status_style(step["status"])), (f" → {output}" if output else "", ""))

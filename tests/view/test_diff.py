@@ -13,7 +13,8 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.record import open_rollout
-from rollout_trace_sdk.view.diff import agent_steps, build_diff, diff_report
+from rollout_trace_sdk.view.diff import agent_steps, build_diff
+from rollout_trace_sdk.view.diff_text import diff_report
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
 

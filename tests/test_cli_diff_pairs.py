@@ -1,0 +1,91 @@
+"""``rollout-trace diff ROOT_A [ROOT_B] --by KEY``: an eval set's runs of two agent versions,
+paired by a metadata key and compared pair by pair."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.cli import main
+
+from .view.test_diff import _SCRIPT, _record, _Step
+
+#: v2 of a scripted agent: its build fails on task 2, it skips the tests on task 3.
+_FAILED: list[_Step] = [_SCRIPT[0], ("exec_command", '{"cmd":"make"}', "error", True), _SCRIPT[3]]
+_SKIPPED: list[_Step] = [*_SCRIPT[:2], _SCRIPT[3]]
+
+
+def _eval_set(root: Path) -> None:
+    """Tasks 1-3 with v1 and v2 under one root, task 4 with v1 only."""
+    for task, v2 in ((1, _SCRIPT), (2, _FAILED), (3, _SKIPPED)):
+        _record(root, _SCRIPT, metadata={"task": task, "version": "v1"})
+        _record(root, v2, metadata={"task": task, "version": "v2"})
+    _record(root, _SCRIPT, metadata={"task": 4, "version": "v1"})
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["diff", *argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_pairs_by_a_key_one_line_each(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    _eval_set(root)
+    sides = ["--by", "task", "--meta-a", "version=v1", "--meta-b", "version=v2"]
+    code, text, err = _run(str(root), *sides, "--exit-code")
+    assert code == 3, err
+    lines = text.splitlines()
+    assert lines[0] == "by task: 4 values · 2 differ · 1 alike · 1 on one side only"
+    assert lines[1].startswith('2  differ  tokens 400 → 300 · /root step 2: exec_command {"cmd')
+    assert lines[1].endswith("(completed) → failed")
+    assert lines[2].startswith("3  differ  tokens 400 → 300 · /root A's step 3: exec_command")
+    assert lines[3].startswith("4  only in A: ")
+    assert "alike: 1" in lines
+
+
+def test_json_one_pair_a_line(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    _eval_set(root)
+    sides = ["--by", "task", "--meta-a", "version=v1", "--meta-b", "version=v2", "--json"]
+    code, text, err = _run(str(root), *sides)
+    assert code == 0, err
+    pairs = [orjson.loads(line) for line in text.splitlines()]
+    assert [(p["value"], p["alike"]) for p in pairs] == [
+        (1, True),
+        (2, False),
+        (3, False),
+        (4, False),
+    ]
+    assert pairs[1]["diff"]["b"]["metadata"] == {"task": 2, "version": "v2"}
+    assert pairs[3]["b"] is None and pairs[3]["diff"] is None
+    assert Path(pairs[0]["a"]).parent == root
+
+
+def test_two_roots(tmp_path: Path) -> None:
+    """v1's runs under one root, v2's under another: no --meta-a/--meta-b needed."""
+    for task in (1, 2):
+        _record(tmp_path / "v1", _SCRIPT, metadata={"task": task})
+        _record(tmp_path / "v2", _SCRIPT if task == 1 else _SKIPPED, metadata={"task": task})
+    code, text, _ = _run(str(tmp_path / "v1"), str(tmp_path / "v2"), "--by", "task")
+    assert code == 0
+    assert text.splitlines()[0] == "by task: 2 values · 1 differ · 1 alike"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message", "code"),
+    [
+        (["--by", "task"], "--by with one root compares nothing", 2),
+        (["--by", "task", "--meta-a", "=x"], "give KEY=VALUE", 2),
+        (["--by", "task", "--meta-a", "a", "--steps"], "not with --steps or --latest", 2),
+        (["--by", "nothing", "--meta-a", "version=v1"], "has metadata 'nothing'", 1),
+    ],
+)
+def test_refused_clearly(tmp_path: Path, argv: list[str], message: str, code: int) -> None:
+    root = tmp_path / "runs"
+    _record(root, _SCRIPT, metadata={"task": 1, "version": "v1"})
+    got, _, err = _run(str(root), *argv)
+    assert (got, message in err, "Traceback" in err) == (code, True, False), err
