@@ -368,7 +368,52 @@ def _paired(
             counterpart[path] = renamed
         pairs.append((path, renamed))
     pairs += [(None, path) for path in only_b]
-    return pairs
+    return _unswapped(pairs, paths, asked, compare)
+
+
+def _unswapped(
+    pairs: list[tuple[str | None, str | None]],
+    paths: Sequence[Mapping[str, int]],
+    asked: Sequence[Mapping[int, str]],
+    compare: _Compare,
+) -> list[tuple[str | None, str | None]]:
+    """``pairs`` with the agents of one parent that were asked each other's tasks paired by
+    task: paths numbered in the order agents started (an Agents SDK agent run as a tool twice,
+    ``/root/translator`` and ``/root/translator_2``; two sub-agents given ``worker_1`` and
+    ``worker_2`` as spawned) name other work when v2 starts them in another order. An agent
+    of either side asked what no agent of the other was keeps its place."""
+
+    def task(side: int, path: str) -> str | None:
+        return compare.task(asked[side].get(paths[side][path]))
+
+    crossed = [
+        k for k, (a, b) in enumerate(pairs) if a is not None and a == b and task(0, a) != task(1, a)
+    ]
+    b_of: dict[int, str] = {}
+    free = {pairs[k][1]: k for k in crossed}  # B's paths not yet given another partner
+    for k in crossed:
+        a = str(pairs[k][0])
+        wanted = task(0, a)
+        match = next(
+            (
+                b
+                for b in free
+                if b is not None
+                and b.rpartition("/")[0] == a.rpartition("/")[0]
+                and task(1, b) == wanted
+            ),
+            None,
+        )
+        if wanted and match is not None:
+            b_of[k] = match
+            del free[match]
+    if not b_of:
+        return pairs
+    left = iter(sorted(free.items(), key=lambda entry: entry[1]))  # the rest, in A's order
+    out = list(pairs)
+    for k in crossed:
+        out[k] = (pairs[k][0], b_of[k] if k in b_of else next(left)[0])
+    return out
 
 
 def agent_usage(model: _Obj) -> dict[int, dict[str, Any]]:

@@ -30,6 +30,7 @@ def _record(
     helper_task: str = "Do the task.",
     helper_name: str = "helper",
     helper_nickname: str | None = None,
+    more_helpers: Sequence[tuple[str, str]] = (),
     metadata: dict[str, Any] | None = None,
 ) -> Path:
     """One rollout whose root agent takes ``steps`` (one inference call each) and, when
@@ -74,6 +75,10 @@ def _record(
                 child = rollout.root.spawn(helper_name, nickname=helper_nickname)
                 async with child, child.turn() as child_turn:
                     await agent(child_turn, helper, "h", helper_task)
+            for name, task in more_helpers:  # (name, task): more agents taking ``helper``
+                child = rollout.root.spawn(name)
+                async with child, child.turn() as child_turn:
+                    await agent(child_turn, helper, f"{name}_", task)
 
     root.mkdir(parents=True, exist_ok=True)
     before = set(root.glob("trace-*"))
@@ -234,6 +239,29 @@ def test_agents_asked_different_things_differ(tmp_path: Path) -> None:
     text = out.getvalue()
     assert "━━ /root/helper  A 2 steps · B 2 steps · asked otherwise · every step alike" in text
     assert "A  task: Translate rain." in text and "B  task: Translate snow." in text
+
+
+def test_agents_numbered_in_start_order_are_paired_by_task(tmp_path: Path) -> None:
+    """Paths numbered as agents start (an Agents SDK agent run as a tool twice:
+    ``translator``, ``translator_2``) name other work when B starts them in the other order:
+    the two are paired by what they were asked, and an agent asked what none of the other
+    side was keeps its path."""
+    helper: list[_Step] = [("search", '{"q":"docs"}', "3 hits", False), "found it"]
+
+    def run(name: str, tasks: Sequence[str]) -> Any:
+        workers = [(f"w_{n}", task) for n, task in enumerate(tasks)]
+        return load_state(_record(tmp_path / name, _SCRIPT, helper=helper, more_helpers=workers))
+
+    a = run("a", ["Translate rain.", "Translate snow.", "Translate hail."])
+    b = run("b", ["Translate snow.", "Translate rain.", "Translate fog."])
+    diff = build_diff(a, b)
+    pairs = [(e["path"], e["path_b"], e["same_task"]) for e in diff["agents"][2:]]
+    assert pairs == [
+        ("/root/w_0", "/root/w_1", True),
+        ("/root/w_1", "/root/w_0", True),
+        ("/root/w_2", "/root/w_2", False),
+    ]
+    assert [e["alike"] for e in diff["agents"]] == [True, True, True, True, False]
 
 
 def test_a_renamed_agent_asked_the_same_is_compared(tmp_path: Path) -> None:
