@@ -58,9 +58,10 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         return 2
-    if args.steps or args.latest:
+    if args.steps or args.latest or args.context is not None:
         print(
-            "rollout-trace diff: --by compares many pairs: not with --steps or --latest", file=err
+            "rollout-trace diff: --by compares many pairs: not with --steps, --context or --latest",
+            file=err,
         )
         return 2
     try:

@@ -80,7 +80,11 @@ def test_two_roots(tmp_path: Path) -> None:
     [
         (["--by", "task"], "--by with one root compares nothing", 2),
         (["--by", "task", "--meta-a", "=x"], "give KEY=VALUE", 2),
-        (["--by", "task", "--meta-a", "a", "--steps"], "not with --steps or --latest", 2),
+        (
+            ["--by", "task", "--meta-a", "a", "--steps"],
+            "not with --steps, --context or --latest",
+            2,
+        ),
         (["--by", "nothing", "--meta-a", "version=v1"], "has metadata 'nothing'", 1),
     ],
 )

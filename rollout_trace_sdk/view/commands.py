@@ -79,6 +79,12 @@ def add_parsers(commands: Any) -> None:
         "--steps", action="store_true", help="list every step of both, aligned (- A, + B, ~ both)"
     )
     diff.add_argument(
+        "--context",
+        type=_count,
+        metavar="N",
+        help="with --steps: only N steps alike around each difference (the others counted)",
+    )
+    diff.add_argument(
         "--ignore",
         action="append",
         metavar="REGEX",
@@ -115,6 +121,17 @@ def add_parsers(commands: Any) -> None:
         metavar="KEY=VALUE",
         help="with --by: B's bundles (version=v2); B may then be left out (A's root)",
     )
+
+
+def _count(text: str) -> int:
+    """A count of 0 or more, checked while parsing (a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be 0 or more")
+    return value
 
 
 def _port(text: str) -> int:
@@ -289,7 +306,8 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         diff, lines = diff_report(
             states[0],
             states[1],
-            steps=args.steps,
+            steps=args.steps or args.context is not None,
+            context=args.context,
             thread=args.thread,
             ignore=ignore,
             results=not args.actions_only,

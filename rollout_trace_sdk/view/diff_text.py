@@ -21,14 +21,19 @@ _SHOWN_CHARS: Final = 160
 
 
 def diff_report(
-    state_a: _Obj, state_b: _Obj, *, steps: bool = False, **options: Any
+    state_a: _Obj,
+    state_b: _Obj,
+    *,
+    steps: bool = False,
+    context: int | None = None,
+    **options: Any,
 ) -> tuple[dict[str, Any], list[Line]]:
     """:func:`build_diff` (``options`` are its keywords) and its text, each rollout's view
     model built once for both."""
     states = (state_a, state_b)
     sides = [transcript(state) for state in states]
     diff = compare_sides(sides, states, **options)
-    return diff, diff_lines(diff, sides, steps=steps)
+    return diff, diff_lines(diff, sides, steps=steps, context=context)
 
 
 #: Past this many agents alike (or only in one rollout), they are named on one line, not
@@ -38,11 +43,14 @@ _LISTED: Final = 10
 _NAMED: Final = 5
 
 
-def diff_lines(diff: _Obj, sides: Sequence[Any], *, steps: bool = False) -> list[Line]:
+def diff_lines(
+    diff: _Obj, sides: Sequence[Any], *, steps: bool = False, context: int | None = None
+) -> list[Line]:
     """``diff`` laid out for a terminal: each rollout's line (as ``show`` heads it), then per
     agent how far the runs went alike and the first step that differs; with ``steps`` every
     step, marked as ``diff`` marks lines (``-`` A only, ``+`` B only, ``~`` same action,
-    other result)."""
+    other result), and with ``context`` only that many steps alike around each difference
+    (a 300-step agent that differs at one step is a few lines, as a unified diff shows it)."""
     lines: list[Line] = []
     for label, side in zip(("A ", "B "), sides, strict=True):
         for line in side.header(recording=True):
@@ -51,7 +59,7 @@ def diff_lines(diff: _Obj, sides: Sequence[Any], *, steps: bool = False) -> list
     for agent in diff["agents"]:
         if agent["in"] == "both" and not agent["alike"]:
             lines.append(Line(0, (("", ""),)))
-            lines += list(_agent_lines(agent, steps=steps))
+            lines += list(_agent_lines(agent, steps=steps, context=context))
         else:
             groups["alike" if agent["in"] == "both" else agent["in"]].append(agent)
     for group, agents in groups.items():
@@ -59,7 +67,7 @@ def diff_lines(diff: _Obj, sides: Sequence[Any], *, steps: bool = False) -> list
             lines += [Line(0, (("", ""),)), _group_line(group, agents)]
             continue
         for agent in agents:
-            lines += [Line(0, (("", ""),)), *_agent_lines(agent, steps=steps)]
+            lines += [Line(0, (("", ""),)), *_agent_lines(agent, steps=steps, context=context)]
     if diff["alike"]:
         lines += [Line(0, (("", ""),)), Line(0, (("every step alike", "bold green"),))]
     return lines
@@ -74,7 +82,7 @@ def _group_line(group: str, agents: Sequence[_Obj]) -> Line:
     return Line(0, ((f"━━ {counted} {words}: ", f"bold {style}"), (named + more, style)))
 
 
-def _agent_lines(agent: _Obj, *, steps: bool) -> Iterator[Line]:
+def _agent_lines(agent: _Obj, *, steps: bool, context: int | None = None) -> Iterator[Line]:
     path = agent["path"]
     if agent.get("path_b") not in (None, path):
         path = f"{path} → {agent['path_b']}"
@@ -125,8 +133,35 @@ def _agent_lines(agent: _Obj, *, steps: bool) -> Iterator[Line]:
         rest += f" ({agent['moved']:,} of each taken in another order)"
     yield Line(1, ((f"in all: {rest}", "dim"),))
     if steps:
-        for row in agent["rows"]:
-            yield from _row(agent, row)
+        for row in _around(agent["rows"], context):
+            if isinstance(row, int):
+                yield Line(1, ((f"   … {_steps(row)} alike", "dim"),))
+            else:
+                yield from _row(agent, row)
+
+
+def _around(rows: Sequence[_Obj], context: int | None) -> Iterator[_Obj | int]:
+    """``rows``, with the runs of rows alike farther than ``context`` rows from any other
+    row given as their count (None: every row)."""
+    if context is None:
+        yield from rows
+        return
+    near = [False] * len(rows)
+    for k, row in enumerate(rows):
+        if row["op"] != SAME:
+            for j in range(max(0, k - context), min(len(rows), k + context + 1)):
+                near[j] = True
+    hidden = 0
+    for k, row in enumerate(rows):
+        if near[k]:
+            if hidden:
+                yield hidden
+                hidden = 0
+            yield row
+        else:
+            hidden += 1
+    if hidden:
+        yield hidden
 
 
 def _difference(agent: _Obj, k: int) -> Iterator[Line]:

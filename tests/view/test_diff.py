@@ -175,6 +175,29 @@ def test_steps_lists_every_step_marked(tmp_path: Path) -> None:
     assert any(r.startswith("4   3  assistant: Done") for r in rows)
 
 
+def test_context_keeps_a_long_agent_s_steps_short(tmp_path: Path) -> None:
+    """A 40-step agent that differs at one step: ``--context 1`` lists that step and one alike
+    step each side, the runs of others counted (``--steps`` alone lists all 40)."""
+    script: list[_Step] = [("step", f'{{"i":{i}}}', "ok", False) for i in range(40)]
+    other = list(script)
+    other[20] = ("step", '{"i":-1}', "ok", False)
+    a, b = _record(tmp_path / "a", script), _record(tmp_path / "b", other)
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), "--context", "1"], out=out, err=io.StringIO()) == 0
+    rows = [line.strip() for line in out.getvalue().splitlines()]
+    shown = rows[rows.index("in all: 39 alike, 1 only in A, 1 only in B") + 1 :]
+    assert shown[0] == "… 19 steps alike"
+    assert shown[1].startswith("20  20  ⚙ step")
+    assert shown[2].startswith('-  21      ⚙ step {"i":20}')
+    assert shown[3].startswith('+      21  ⚙ step {"i":-1}')
+    assert shown[4].startswith("22  22  ⚙ step")
+    assert shown[5] == "… 18 steps alike"
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), "--steps"], out=out, err=io.StringIO()) == 0
+    assert "steps alike" not in out.getvalue().split("in all:")[1]
+    assert main(["diff", str(a), str(b), "--context=-1"], out=out, err=io.StringIO()) == 2
+
+
 def test_ignore_masks_what_differs_between_runs(tmp_path: Path) -> None:
     """A process id in an output is not a difference a user asked about: ``--ignore`` masks
     it in the comparison (and only there)."""
