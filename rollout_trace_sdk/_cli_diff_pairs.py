@@ -92,17 +92,16 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             entry.update(alike=False, diff=None)
         else:
             states = [load_noting(path, args.lenient, err) for path in (a, b)]
+            options: dict[str, Any] = {
+                "ignore": args.ignore or [],
+                "results": not args.actions_only,
+            }
             try:
-                diff = build_diff(
-                    states[0],
-                    states[1],
-                    thread=args.thread,
-                    ignore=args.ignore or [],
-                    results=not args.actions_only,
-                )
-            except LookupError:  # --thread: an agent this pair does not have
-                diff = None
-            entry.update(alike=diff is not None and diff["alike"], diff=diff)
+                diff = build_diff(states[0], states[1], thread=args.thread, **options)
+            except LookupError:  # --thread: an agent neither run of this pair has
+                diff = build_diff(states[0], states[1], **options)
+                diff.update(agents=[], alike=True)
+            entry.update(alike=diff["alike"], diff=diff)
         results.append(entry)
     if args.json:
         for entry in results:

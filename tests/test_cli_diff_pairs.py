@@ -65,6 +65,21 @@ def test_json_one_pair_a_line(tmp_path: Path) -> None:
     assert Path(pairs[0]["a"]).parent == root
 
 
+def test_thread_compares_one_agent_in_every_pair(tmp_path: Path) -> None:
+    """``--thread`` compares that agent in every pair; a pair where neither run has it has
+    nothing of it that differs (it was counted a value on one side only)."""
+    helper: list[_Step] = [("ls", "{}", "x", False), "ok"]
+    for version, steps in (("v1", _SCRIPT), ("v2", _SKIPPED)):
+        _record(tmp_path / "runs", steps, helper=helper, metadata={"task": 1, "version": version})
+        _record(tmp_path / "runs", steps, metadata={"task": 2, "version": version})
+    sides = ["--by", "task", "--meta-a", "version=v1", "--meta-b", "version=v2"]
+    code, text, err = _run(str(tmp_path / "runs"), *sides, "--thread", "/root/helper")
+    assert code == 0, err
+    assert text.splitlines() == ["by task: 2 values · 0 differ · 2 alike", "alike: 1, 2"]
+    code, text, _ = _run(str(tmp_path / "runs"), *sides, "--thread", "/root")
+    assert text.splitlines()[0] == "by task: 2 values · 2 differ · 0 alike"
+
+
 def test_two_roots(tmp_path: Path) -> None:
     """v1's runs under one root, v2's under another: no --meta-a/--meta-b needed."""
     for task in (1, 2):
