@@ -21,6 +21,7 @@ import orjson
 from ._cli_ls_select import MetaWanted, meta_filter, meta_matches
 from .sources import bundles_under
 from .view.diff import build_diff
+from .view.diff_text import replaced_by
 from .view.rollout_metadata import read_metadata
 from .view.show_format import clip
 
@@ -173,9 +174,9 @@ def _where(agent: dict[str, Any]) -> str:
         )
     if row["a"] is not None:
         said = f"{path} A's step {row['a'] + 1}: {_step(agent['a'][row['a']])}"
-        following = agent["rows"][agent["first_difference"] + 1 :][:1]
-        if following and following[0]["op"] == "only_b":
-            said += f" | B: {_step(agent['b'][following[0]['b']])}"
+        instead = replaced_by(agent["rows"], agent["first_difference"])
+        if instead is not None:
+            said += f" | B: {_step(agent['b'][instead['b']])}"
         return said
     return f"{path} B's step {row['b'] + 1}: {_step(agent['b'][row['b']])}"
 

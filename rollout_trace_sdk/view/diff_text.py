@@ -181,9 +181,23 @@ def _difference(agent: _Obj, k: int) -> Iterator[Line]:
         said = f"{at}: the agents part ways"
     yield Line(1, ((said, "bold"),))
     yield from _pair(agent, row, indent=2)
-    following = agent["rows"][k + 1] if k + 1 < len(agent["rows"]) else None
-    if row["op"] == ONLY_A and following is not None and following["op"] == ONLY_B:
-        yield from _pair(agent, following, indent=2)
+    instead = replaced_by(agent["rows"], k)
+    if instead is not None:
+        yield from _pair(agent, instead, indent=2)
+
+
+def replaced_by(rows: Sequence[_Obj], k: int) -> _Obj | None:
+    """What B did instead of A's step at row ``k``: the first of B's steps in the run that
+    replaced A's (the alignment lists A's steps of a replaced run first, then B's, so the
+    row after ``k`` may be A's next step), or None (A's step was left out, or ``k`` is B's)."""
+    if rows[k]["op"] != ONLY_A:
+        return None
+    for row in rows[k + 1 :]:
+        if row["op"] == ONLY_B:
+            return row
+        if row["op"] != ONLY_A:
+            return None
+    return None
 
 
 def _cost(agent: _Obj) -> str:

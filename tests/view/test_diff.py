@@ -161,6 +161,24 @@ def test_text_leads_with_where_they_part(tmp_path: Path) -> None:
     assert "every step alike" not in text
 
 
+def test_a_run_of_steps_replaced_shows_what_b_did_instead(tmp_path: Path) -> None:
+    """B replaced two steps of A's with two of its own: the alignment lists A's two, then
+    B's; the first difference still shows B's first step beside A's, not A's alone."""
+    other = [
+        _SCRIPT[0],
+        ("exec_command", '{"cmd":"cmake ."}', "ok", False),
+        ("exec_command", '{"cmd":"ninja"}', "ok", False),
+        _SCRIPT[3],
+    ]
+    a, b = _record(tmp_path / "a", _SCRIPT), _record(tmp_path / "b", other)
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b)], out=out, err=io.StringIO()) == 0
+    text = out.getvalue()
+    assert "A's step 2: the agents part ways" in text
+    assert 'A   2  ⚙ exec_command {"cmd":"make"}' in text
+    assert 'B   2  ⚙ exec_command {"cmd":"cmake ."}' in text
+
+
 def test_steps_lists_every_step_marked(tmp_path: Path) -> None:
     other = [_SCRIPT[0], ("exec_command", '{"cmd":"make"}', "fail", True), _SCRIPT[3]]
     a = _record(tmp_path / "a", _SCRIPT)
