@@ -142,7 +142,10 @@ def cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(visible(str(info.path)), file=out)
     elif args.json:
         for info in picked.bundles:
-            print(json_visible(describe_json(info, read_metadata(info.path))), file=out)
+            metadata = picked.metadata.get(info.path)  # ``--meta`` read it already
+            if metadata is None:
+                metadata = read_metadata(info.path)
+            print(json_visible(describe_json(info, metadata)), file=out)
     else:
         status_width = max(STATUS_WIDTH, *(len(status_text(i)) for i in picked.bundles))
         print(ls_header(status_width), file=out)

@@ -171,6 +171,9 @@ class Picked:
     recording: int = 0
     #: bundles under the root before any option
     total: int = 0
+    #: the metadata ``--meta`` read of each bundle it looked at, by path: ``ls --json`` prints
+    #: it without reading each log a second time
+    metadata: dict[Path, dict[str, Any]] = attrs.Factory(dict)
 
 
 def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
@@ -201,6 +204,7 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
     left: list[str] = []
     wanted = frozenset[str]().union(*args.status) if args.status else None
     open_logs = OpenLogs()  # one /proc scan for the command, not one a bundle
+    metadata: dict[Path, dict[str, Any]] = {}
     for facts, path in dated:
         started = facts[0]
         if timed:
@@ -214,11 +218,18 @@ def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
         if args.limit is not None and len(found) >= args.limit:
             break
         info = _read(
-            path, facts, wanted, rows=rows, left=left, open_logs=open_logs, meta=args.meta or []
+            path,
+            facts,
+            wanted,
+            rows=rows,
+            left=left,
+            open_logs=open_logs,
+            meta=args.meta or [],
+            metadata=metadata,
         )
         if info is not None:
             found.append(info)
-    return Picked(found, unknown, left.count("recording"), total)
+    return Picked(found, unknown, left.count("recording"), total, metadata)
 
 
 def _read(
@@ -230,12 +241,13 @@ def _read(
     left: list[str],
     open_logs: OpenLogs,
     meta: list[MetaWanted],
+    metadata: dict[Path, dict[str, Any]],
 ) -> BundleInfo | None:
     """One bundle's facts if its status is ``wanted`` (``None``: any, but paths alone leave
     the bundles being recorded out, which ``left`` counts) and its metadata holds ``meta``
     (read after the status: the whole log); ``facts``: its start and schema, read from its
     manifest once (``sources.manifest_facts``); ``open_logs``: the command's one scan of the
-    logs held open."""
+    logs held open; ``metadata``: what ``meta`` read, kept by path."""
     # a partial capture is found in the whole log, which the status alone does not read
     whole = wanted is not None and "partial" in wanted
     if (wanted is not None or not rows) and not whole:
@@ -245,7 +257,7 @@ def _read(
             return None
         if wanted is not None and not matches(said, wanted):
             return None
-        if meta and not meta_matches(read_metadata(path), meta):
+        if meta and not meta_matches(_metadata(path, metadata), meta):
             return None
         if not rows:
             started, schema = facts
@@ -254,12 +266,19 @@ def _read(
             return BundleInfo(
                 path, started, status, outcome, 0, 0, None, lossy, False, schema, turn_failed
             )
-    elif meta and not meta_matches(read_metadata(path), meta):
+    elif meta and not meta_matches(_metadata(path, metadata), meta):
         return None
     info = bundle_info(path, task=rows, facts=facts, held=open_logs)
     if wanted is not None and not matches(info, wanted):
         return None  # its status changed between the two readings (a recorder closed it)
     return info
+
+
+def _metadata(path: Path, read: dict[Path, dict[str, Any]]) -> dict[str, Any]:
+    """A bundle's metadata (``read_metadata``: a pass over its log), kept in ``read``."""
+    if path not in read:
+        read[path] = read_metadata(path)
+    return read[path]
 
 
 def matches(said: BundleInfo | LogStatus, wanted: frozenset[str]) -> bool:

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -457,3 +458,36 @@ def test_meta_picks_the_rollouts_whose_metadata_holds_the_value(tmp_path: Path) 
     code, out, _ = run("ls", root, "-1", "--meta", "name=a")
     assert code == 0
     assert [Path(line).name for line in out.splitlines()] == [made["a"].name]
+
+
+def test_meta_with_json_reads_each_log_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ls --json --meta``: the metadata ``--meta`` read to pick a bundle is the one its row
+    prints; each log was read for it twice (a whole pass each)."""
+    import anyio
+
+    from rollout_trace_sdk import _cli_ls, _cli_ls_select
+    from rollout_trace_sdk.record import open_rollout
+    from rollout_trace_sdk.view.rollout_metadata import read_metadata
+
+    root = tmp_path / "traces"
+
+    async def record() -> None:
+        for episode in (1, 2):
+            async with open_rollout(root, model="m", metadata={"episode": episode}):
+                pass
+
+    anyio.run(record)
+    reads: list[Path] = []
+
+    def counted(bundle: Path) -> dict[str, Any]:
+        reads.append(bundle)
+        return read_metadata(bundle)
+
+    monkeypatch.setattr(_cli_ls_select, "read_metadata", counted)
+    monkeypatch.setattr(_cli_ls, "read_metadata", counted)
+    code, out, err = run("ls", root, "--json", "--meta", "episode")
+    assert code == 0, err
+    assert sorted(json.loads(line)["metadata"]["episode"] for line in out.splitlines()) == [1, 2]
+    assert len(reads) == 2 == len(set(reads))
