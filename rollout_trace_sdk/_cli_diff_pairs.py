@@ -20,7 +20,7 @@ import orjson
 
 from ._cli_ls_select import MetaWanted, meta_filter, meta_matches
 from .sources import bundles_under
-from .view.diff import build_diff
+from .view.diff import build_diff, step_name
 from .view.diff_text import replaced_by
 from .view.rollout_metadata import read_metadata
 from .view.show_format import clip
@@ -185,7 +185,7 @@ def _step(step: dict[str, Any]) -> str:
     text = clip(str(step["text"]), False, lines=1, chars=60)
     if step["kind"] == "message":
         return f"{step['name']}: {text}"
-    return f"{step['name']} {text} ({step['status']})"
+    return f"{step_name(step)} {text} ({step['status']})"
 
 
 def _shown(value: Any) -> str:

@@ -36,7 +36,22 @@ SAME, CHANGED, ONLY_A, ONLY_B = "same", "changed", "only_a", "only_b"
 _Obj = Mapping[str, Any]
 
 
-def _tool_step(model: _Obj, n: int) -> dict[str, Any]:
+def _targets(model: _Obj) -> dict[int, str]:
+    """The agent each tool call spawned or sent to, by the tool's index: the edges' (a spawn
+    edge names its tool call), else the call's own ``target_agent_path``."""
+    threads = model["threads"]
+    targets: dict[int, str] = {}
+    for edge in model.get("edges", ()):
+        tool, to = edge.get("tool"), edge.get("to")
+        if isinstance(tool, int) and isinstance(to, int) and 0 <= to < len(threads):
+            targets.setdefault(tool, str(threads[to]["path"]))
+    for n, tool in enumerate(model["tools"]):
+        if tool.get("target_agent_path"):
+            targets.setdefault(n, str(tool["target_agent_path"]))
+    return targets
+
+
+def _tool_step(model: _Obj, n: int, targets: Mapping[int, str]) -> dict[str, Any]:
     tool = model["tools"][n]
     items = model["items"]
     args = "\n".join(with_json(items[ix], True) for ix in tool.get("ci", ())) or str(
@@ -46,11 +61,21 @@ def _tool_step(model: _Obj, n: int) -> dict[str, Any]:
     return {
         "kind": "tool",
         "name": str(tool.get("name")),
+        # the agent a spawn or a message went to: an Agents SDK handoff's arguments are the
+        # model's ``{}`` whichever agent it hands to
+        "target": targets.get(n),
         "text": args,
         "status": tool.get("st"),
         "output": output,
         "id": tool.get("call_id") or tool.get("id"),
     }
+
+
+def step_name(step: _Obj) -> str:
+    """A step's name as compared and shown: a tool call's with the agent it went to
+    (``spawn_agent → /root/writer``, as ``show`` prints it)."""
+    target = step.get("target")
+    return f"{step['name']} → {target}" if target else str(step["name"])
 
 
 def _message_step(item: _Obj, call: _Obj) -> dict[str, Any]:
@@ -72,6 +97,7 @@ def agent_steps(model: _Obj) -> dict[int, list[dict[str, Any]]]:
     tool call starts after the response that asked for it, so a message the same response
     carried comes first, as the model wrote it).
     """
+    targets = _targets(model)
     tools = model["tools"]
     tool_of_item = {ix: n for n, tool in enumerate(tools) for ix in tool.get("ci", ())}
     keyed: dict[int, list[tuple[int, int, dict[str, Any]]]] = {}
@@ -82,7 +108,7 @@ def agent_steps(model: _Obj) -> dict[int, list[dict[str, Any]]]:
             n = tool_of_item.get(ix)
             if n is not None and tools[n].get("t") == t and n not in placed:
                 placed.add(n)
-                step = (int(tools[n].get("q") or 0), position, _tool_step(model, n))
+                step = (int(tools[n].get("q") or 0), position, _tool_step(model, n, targets))
                 keyed.setdefault(t, []).append(step)
                 continue
             item = model["items"][ix]
@@ -91,7 +117,7 @@ def agent_steps(model: _Obj) -> dict[int, list[dict[str, Any]]]:
                 keyed.setdefault(t, []).append(step)
     for n, tool in enumerate(tools):
         if n not in placed:  # a call no recorded response asked for
-            step = (int(tool.get("q") or 0), 0, _tool_step(model, n))
+            step = (int(tool.get("q") or 0), 0, _tool_step(model, n, targets))
             keyed.setdefault(tool.get("t"), []).append(step)
     steps: dict[int, list[dict[str, Any]]] = {}
     for t, entries in keyed.items():
@@ -148,7 +174,7 @@ class _Compare:
         return None if text is None else self._masked(text)
 
     def action(self, step: _Obj) -> tuple[str, str, str]:
-        return (step["kind"], step["name"], self._masked(step["text"]))
+        return (step["kind"], step_name(step), self._masked(step["text"]))
 
     def result(self, step: _Obj) -> tuple[Any, str]:
         if not self.results:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from .diff import CHANGED, ONLY_A, ONLY_B, SAME, compare_sides
+from .diff import CHANGED, ONLY_A, ONLY_B, SAME, compare_sides, step_name
 from .show import transcript
 from .show_format import Line, clip, status_style
 
@@ -254,7 +254,7 @@ def _step_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
         )
     return (
         ("⚙ ", "yellow"),
-        (f"{step['name']} ", "bold yellow"),
+        (f"{step_name(step)} ", "bold yellow"),
         (clip(step["text"], False, lines=1, chars=_SHOWN_CHARS) + " · ", "dim"),
         *_result_parts(step),
     )

@@ -438,3 +438,45 @@ def test_a_root_with_latest_compares_its_two_newest(tmp_path: Path) -> None:
     err = io.StringIO()
     assert main(["diff", str(root)], out=io.StringIO(), err=err) == 2
     assert "give two rollouts (A B), or a traces root with --latest" in err.getvalue()
+
+
+def _handed_off(root: Path, to: str) -> Any:
+    """A root agent whose model calls ``transfer_to_<to>`` with ``{}`` (an Agents SDK
+    handoff: the arguments are the same whichever agent it hands to), recorded as the
+    integration records it, a ``spawn_agent`` call spawning the agent (its own arguments
+    name the task; the model's item, which the step reads, has ``{}``)."""
+
+    async def record() -> None:
+        async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+            call = {
+                "type": "function_call",
+                "call_id": "h1",
+                "name": f"transfer_to_{to}",
+                "arguments": "{}",
+            }
+            async with turn.inference({"input": []}) as inference:
+                inference.completed(output_items=[call])
+            given = {"task_name": to, "message": f"Handoff from root to {to}"}
+            async with turn.tool_call("h1", "spawn_agent", arguments=given) as tool:
+                tool.spawn_agent(to)
+                tool.completed(None)
+
+    root.mkdir(parents=True)
+    anyio.run(record)
+    (bundle,) = root.glob("trace-*")
+    return load_state(bundle)
+
+
+def test_a_handoff_to_another_agent_is_another_step(tmp_path: Path) -> None:
+    """Two handoffs whose model arguments are both ``{}`` went to other agents: they are
+    other steps (both read ``spawn_agent {}`` and were compared alike: review of user52's
+    campaign), named by where they went as ``show`` names them."""
+    writer = _handed_off(tmp_path / "a", "writer")
+    critic = _handed_off(tmp_path / "b", "critic")
+    root = build_diff(writer, critic, thread="/root")["agents"][0]
+    assert root["counts"]["same"] == 0
+    assert [step["target"] for step in root["a"] + root["b"]] == ["/root/writer", "/root/critic"]
+    assert build_diff(writer, _handed_off(tmp_path / "c", "writer"))["alike"] is True
+    _, lines = diff_report(writer, critic)
+    text = "\n".join(line.text for line in lines)
+    assert "⚙ spawn_agent → /root/writer {}" in text
