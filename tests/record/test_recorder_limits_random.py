@@ -33,7 +33,7 @@ from tests.reduce.v3_bundles import read_records
 
 from ..differential.script import Script, scripts
 from .recorder_support import bundle_in, types
-from .test_recorder_scripts import _Loop
+from .test_recorder_scripts import opening_metadata, play_with_extras
 
 EXAMPLES = int(os.environ.get("RECORDER_LIMIT_EXAMPLES", "8"))
 #: a long run's fresh draws (the fixed seed keeps CI's the same from run to run)
@@ -58,7 +58,7 @@ def _inflated(value: Any, rng: random.Random) -> Any:
     return attrs.evolve(value, **changes)
 
 
-async def _play(root: Path, script: Script, limits: dict[str, int]) -> None:
+async def _play(root: Path, script: Script, limits: dict[str, int], extras: random.Random) -> None:
     async with open_rollout(
         root,
         model="gpt-test",
@@ -66,10 +66,9 @@ async def _play(root: Path, script: Script, limits: dict[str, int]) -> None:
         schema_version=3,
         max_payload_bytes=limits.get("max_payload_bytes"),
         max_bundle_bytes=limits.get("max_bundle_bytes"),
+        metadata=opening_metadata(extras),
     ) as rollout:
-        loop = _Loop(rollout.root, {})
-        for turn_script in script.turns:
-            await loop.turn(turn_script, None)
+        await play_with_extras(rollout, script, extras)
 
 
 def _captures(bundle: Path) -> list[dict[str, Any]]:
@@ -153,5 +152,5 @@ def test_differential_scripts_under_capture_limits(
     script = _inflated(script, random.Random(inflate))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        anyio.run(_play, root, script, limits, backend=backend)
+        anyio.run(_play, root, script, limits, random.Random(~inflate), backend=backend)
         _check(bundle_in(root), limits)

@@ -25,10 +25,12 @@ Op = Literal[
     "infer",
     "infer_fail",
     "infer_open",
+    "infer_fail_usage",
     "exec",
     "stdin",
     "exit",
     "tool_error",
+    "left_open",
     "bare",
     "cell",
     "mcp",
@@ -39,6 +41,7 @@ Op = Literal[
     "raise",
     "cancel",
     "flush",
+    "metadata",
 ]
 OPS: list[Op] = list(Op.__args__)  # type: ignore[attr-defined]
 
@@ -66,7 +69,7 @@ class _Player:
         turn = self.turn
         if op == "accept":
             self.history += turn.accept(self._message("user", self._id("u")))
-        elif op in ("infer", "infer_fail", "infer_open"):
+        elif op in ("infer", "infer_fail", "infer_open", "infer_fail_usage"):
             call = turn.inference({"input": list(self.history)})
             if op == "infer":
                 self.history += call.completed(
@@ -75,6 +78,9 @@ class _Player:
                 )
             elif op == "infer_fail":
                 call.failed("boom", partial_items=[self._message("assistant", "partial")])
+            elif op == "infer_fail_usage":  # billed all the same: the provider said what it cost
+                usage = {"input_tokens": next(self.ids), "output_tokens": 7}
+                call.failed("unusable answer", token_usage=usage)
         elif op == "exec":
             call_id = self._id("exec")
             async with turn.tool_call(call_id, "exec_command", arguments={"cmd": "cat"}) as tool:
@@ -95,6 +101,9 @@ class _Player:
                     raise KeyError("nope")
             except KeyError:
                 pass
+        elif op == "left_open":  # waits for an approval outside the rollout: never ended here
+            async with turn.tool_call(self._id("wait"), "exec_command", arguments="{}") as tool:
+                tool.left_open()
         elif op == "bare":
             # a tool answered with a bare value, not an output item (counted as mistyped): the
             # item it stands for goes on into the history the next inference sends
@@ -151,6 +160,9 @@ class _Player:
             await anyio.lowlevel.checkpoint()
         elif op == "flush":
             await self.rollout.flush()
+        elif op == "metadata":  # a key given again replaces its value where the readers merge
+            number = next(self.ids)
+            self.rollout.add_metadata({"step": number, "task-id": f"t{number % 3}"}, reward=0.5)
 
 
 async def run_ops(root: Path, ops: list[Op], budget: int, schema: int | None = None) -> None:
@@ -160,7 +172,11 @@ async def run_ops(root: Path, ops: list[Op], budget: int, schema: int | None = N
     try:
         with scope:
             async with open_rollout(
-                root, schema_version=schema, max_queued_bytes=budget, overflow="drop"
+                root,
+                schema_version=schema,
+                max_queued_bytes=budget,
+                overflow="drop",
+                metadata={"episode": len(ops)} if "metadata" in ops else None,
             ) as rollout:
                 player = _Player(rollout, scope)
                 for op in ops:

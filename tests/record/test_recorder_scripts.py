@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import anyio
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
-from rollout_trace_sdk.record import AgentThread, TerminalSession, Turn, open_rollout, task_message
+from rollout_trace_sdk.record import (
+    AgentThread,
+    Rollout,
+    TerminalSession,
+    Turn,
+    open_rollout,
+    task_message,
+)
 
 from ..differential.script import ChildScript, Script, StepScript, ToolScript, TurnScript, scripts
 from .recorder_support import bundle_in, check_bundle, types
@@ -33,9 +42,19 @@ def _message(role: str, text: str, item_id: str | None = None) -> dict[str, Any]
 
 
 class _Loop:
-    def __init__(self, thread: AgentThread, sessions: dict[str, TerminalSession]) -> None:
+    """Plays a script; with ``extras``, it also uses what the script does not say now and
+    then: usage on a failed call, a tool call left open (waiting for an approval), metadata
+    added between turns."""
+
+    def __init__(
+        self,
+        thread: AgentThread,
+        sessions: dict[str, TerminalSession],
+        extras: random.Random | None = None,
+    ) -> None:
         self.thread = thread
         self.sessions = sessions
+        self.extras = extras
         self.history: list[Any] = [_message("developer", "be brief")]
         self.responses = 0
 
@@ -89,8 +108,14 @@ class _Loop:
                 )
         async with turn.inference({"model": "gpt-test", "input": items}) as call:
             if step.outcome == "failed":
+                usage = None
+                if self._now_and_then(0.5):  # an answer the client could not use, billed
+                    usage = {"input_tokens": step.input_tokens, "output_tokens": 3}
                 call.failed(
-                    "stream disconnected", upstream_request_id="req-1", partial_items=output[:1]
+                    "stream disconnected",
+                    upstream_request_id="req-1",
+                    partial_items=output[:1],
+                    token_usage=usage,
                 )
                 return
             if step.outcome == "cancelled":
@@ -119,6 +144,9 @@ class _Loop:
             arguments=None if custom else script.arguments,
             input=script.arguments if custom else None,
         ) as tool:
+            if self._now_and_then(0.1):  # waits for an approval outside the rollout
+                tool.left_open()
+                return
             target = self.sessions.get(script.target_exec or "")
             if target is not None:
                 tool.stdin_target(target)
@@ -135,6 +163,9 @@ class _Loop:
             else:
                 tool.failed(script.output)
                 self.history += turn.accept(output)
+
+    def _now_and_then(self, chance: float) -> bool:
+        return self.extras is not None and self.extras.random() < chance
 
     async def compact(self, turn: Turn, fail: bool) -> None:
         compaction = turn.compaction()
@@ -163,7 +194,7 @@ class _Loop:
             child = tool.spawn_agent(script.task_name, nickname="Nash")
             output = {"type": "function_call_output", "call_id": tool.tool_call_id, "output": "{}"}
             self.history.append(tool.completed(output))
-        loop = _Loop(child, {})
+        loop = _Loop(child, {}, self.extras)
         last: Turn | None = None
         async with child:
             for n, child_turn in enumerate(script.turns):
@@ -175,11 +206,28 @@ class _Loop:
         self.history.append(turn.accept_agent_message(last.report_result(script.result)))
 
 
-async def _play(root: Path, script: Script) -> None:
-    async with open_rollout(root, model="gpt-test", provider_name="test-provider") as rollout:
-        loop = _Loop(rollout.root, {})
-        for turn_script in script.turns:
-            await loop.turn(turn_script, None)
+async def play_with_extras(rollout: Rollout, script: Script, extras: random.Random) -> None:
+    """``script`` played into ``rollout`` with ``extras`` (:class:`_Loop`), metadata added
+    before a turn now and then and at the end (a reward known only then)."""
+    loop = _Loop(rollout.root, {}, extras)
+    for n, turn_script in enumerate(script.turns):
+        if extras.random() < 0.3:
+            rollout.add_metadata({"turn": n, "task-id": "t1"}, note=turn_script.user_text)
+        await loop.turn(turn_script, None)
+    if extras.random() < 0.5:
+        rollout.add_metadata(reward=extras.choice([0, 1.5, -2, None]), turn=len(script.turns))
+
+
+def opening_metadata(extras: random.Random) -> dict[str, Any] | None:
+    """The metadata a rollout opens with, drawn from ``extras``: none now and then."""
+    return extras.choice([None, {"episode": extras.randrange(10**6), "task": "fix bug"}])
+
+
+async def _play(root: Path, script: Script, extras: random.Random) -> None:
+    async with open_rollout(
+        root, model="gpt-test", provider_name="test-provider", metadata=opening_metadata(extras)
+    ) as rollout:
+        await play_with_extras(rollout, script, extras)
 
 
 @seed(20261124)
@@ -188,11 +236,11 @@ async def _play(root: Path, script: Script) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(script=scripts())
-def test_differential_scripts_through_the_recorder(script: Script) -> None:
+@given(script=scripts(), extras=st.randoms(use_true_random=False))
+def test_differential_scripts_through_the_recorder(script: Script, extras: random.Random) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        anyio.run(_play, root, script)
+        anyio.run(_play, root, script, extras)
         bundle = bundle_in(root)
         assert types(bundle)[-1] == "recording_completed"
         check_bundle(bundle, root)
