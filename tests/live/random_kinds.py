@@ -13,7 +13,7 @@ reviews, named threads, a turn's model or effort switched and patches approved o
 (:func:`vary_app_actions`, :func:`turn_params`); and after those, two workers spawned in one
 answer, a worker trying to spawn its own (:func:`vary_more`), a multi-agent v1 sub-agent
 (:func:`v1_agent`), and call items carrying an item id as the Responses API gives them
-(:func:`with_item_ids`)."""
+(:func:`with_item_ids`); and after those, token counts of every shape (:func:`vary_usage`)."""
 
 from __future__ import annotations
 
@@ -442,3 +442,31 @@ def app_cells(cells: random.Random, rules: list[dict[str, Any]]) -> tuple[str, .
                 rule["match"] = {**rule["match"], "lacks_call_id": wait_id}
             rules.append(after(wait_id, answer))
     return CODE_MODE
+
+
+def vary_usage(usage: random.Random, rules: list[dict[str, Any]], extra: tuple[str, ...]) -> None:
+    """Token counts as providers report them, on about half the streamed answers (the fake's
+    default, 100 in and 10 out, on every other): cached input up to the whole input, reasoning
+    up to the whole output, a total that is not the sum, a cache write count beside the cached
+    one, and, when no small context window makes Codex compact on a large count, counts past
+    2^31 and 2^53. A rule that sets its own usage (a compaction's trigger) keeps it."""
+    small_context = any("model_auto_compact_token_limit" in part for part in extra)
+    for rule in rules:
+        if "http_status" in rule or "usage" in rule or usage.random() < 0.5:
+            continue
+        input_tokens, output = usage.randint(0, 3000), usage.randint(0, 1500)
+        if not small_context and usage.random() < 0.2:
+            output = usage.choice([2**31 + 7, 2**53 + 1, 10**15])
+        cached = usage.choice([0, input_tokens // 2, input_tokens])
+        reasoning = usage.choice([0, output // 3, output])
+        total = input_tokens + output if usage.random() < 0.7 else usage.randint(0, 5000)
+        input_details: dict[str, Any] = {"cached_tokens": cached}
+        if usage.random() < 0.2:
+            input_details["cache_write_tokens"] = usage.randint(0, 500)
+        rule["usage"] = {
+            "input_tokens": input_tokens,
+            "input_tokens_details": input_details,
+            "output_tokens": output,
+            "output_tokens_details": {"reasoning_tokens": reasoning},
+            "total_tokens": total,
+        }

@@ -43,6 +43,7 @@ from tests.live.random_kinds import (
     vary_app_actions,
     vary_more,
     vary_steps,
+    vary_usage,
     with_item_ids,
 )
 from tests.live.random_limits import draw_limits
@@ -346,6 +347,7 @@ def random_scenario(seed: int) -> Scenario:
     edges, files = vary_exec_edges(random.Random(f"edges-{seed}"), rules)  # drawn apart again
     extra += edges + vary_error_codes(random.Random(f"codes-{seed}"), rules)  # and again
     limits = draw_limits(random.Random(f"limits-{seed}"), rules, extra)  # and again
+    vary_usage(random.Random(f"usage-{seed}"), rules, extra)  # and again
     if limits:
         extra += limits
         schemas = (3,)
@@ -585,6 +587,7 @@ def random_app_scenario(seed: int) -> Scenario:
     code += vary_app_edges(random.Random(f"edges-{seed}"), setup, actions, rules)  # and again
     code += vary_error_codes(random.Random(f"codes-{seed}"), rules, app=True)
     limits = draw_limits(random.Random(f"limits-{seed}"), [*rules, *actions], code)
+    vary_usage(random.Random(f"usage-{seed}"), rules, code)
     return Scenario(
         f"random_app_{seed}",
         "",
