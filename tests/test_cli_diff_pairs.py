@@ -33,6 +33,8 @@ def _run(*argv: str) -> tuple[int, str, str]:
 
 
 def test_pairs_by_a_key_one_line_each(tmp_path: Path) -> None:
+    """A line per pair that differs, the pairs alike, the values of one side only, then how
+    to see one pair in full (the last line went unchecked: mut52)."""
     root = tmp_path / "runs"
     _eval_set(root)
     sides = ["--by", "task", "--meta-a", "version=v1", "--meta-b", "version=v2"]
@@ -45,6 +47,9 @@ def test_pairs_by_a_key_one_line_each(tmp_path: Path) -> None:
     assert lines[2].startswith("3  differ  tokens 400 → 300 · /root A's step 3: exec_command")
     assert lines[3].startswith("4  only in A: ")
     assert "alike: 1" in lines
+    assert (
+        lines[-1] == "one pair in full: rollout-trace diff A B (--json gives each pair's bundles)"
+    )
 
 
 def test_json_one_pair_a_line(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.record import open_rollout
-from rollout_trace_sdk.view.diff import agent_steps, build_diff
+from rollout_trace_sdk.view.diff import agent_steps, agent_tasks, build_diff
 from rollout_trace_sdk.view.diff_text import diff_report
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
@@ -480,3 +480,47 @@ def test_a_handoff_to_another_agent_is_another_step(tmp_path: Path) -> None:
     _, lines = diff_report(writer, critic)
     text = "\n".join(line.text for line in lines)
     assert "⚙ spawn_agent → /root/writer {}" in text
+
+
+def test_an_agent_s_task_is_what_it_was_asked_not_its_instructions(tmp_path: Path) -> None:
+    """The task compared is the first request's user messages (or another agent's), not the
+    developer instructions nor an assistant message sent with them: two versions of an agent
+    with other system prompts would else read as asked different things."""
+
+    async def record() -> None:
+        sent = [
+            {"role": "developer", "content": "You are terse."},
+            {"role": "assistant", "content": "Earlier answer."},
+            {"role": "user", "content": "Sum 2 and 3."},
+        ]
+        async with open_rollout(tmp_path, model="m") as rollout, rollout.root.turn() as turn:
+            turn.accept(*sent)
+            async with turn.inference({"input": sent}) as inference:
+                answer = [{"role": "assistant", "content": "5"}]
+                inference.completed(output_items=answer, token_usage=_USED)
+
+    anyio.run(record)
+    (bundle,) = tmp_path.glob("trace-*")
+    assert agent_tasks(build_view_model(load_state(bundle))) == {0: "Sum 2 and 3."}
+
+
+def test_a_tool_call_no_response_asked_for_is_a_step(tmp_path: Path) -> None:
+    """A tool call no recorded response asked for (a loop that runs a tool on its own, a
+    request the log lost) is still one of the agent's steps, placed by its start."""
+
+    async def record() -> None:
+        async with open_rollout(tmp_path, model="m") as rollout, rollout.root.turn() as turn:
+            turn.accept({"role": "user", "content": "Do the task."})
+            async with turn.tool_call("c0", "setup", arguments="{}") as tool:
+                tool.completed({"type": "function_call_output", "call_id": "c0", "output": "ok"})
+            async with turn.inference({"input": []}) as inference:
+                answer = [{"role": "assistant", "content": "Done."}]
+                inference.completed(output_items=answer, token_usage=_USED)
+
+    anyio.run(record)
+    (bundle,) = tmp_path.glob("trace-*")
+    steps = agent_steps(build_view_model(load_state(bundle)))[0]
+    assert [(s["kind"], s["name"], s["status"]) for s in steps] == [
+        ("tool", "setup", "completed"),
+        ("message", "assistant", "completed"),
+    ]
