@@ -18,7 +18,7 @@ from rollout_trace_sdk.export.otlp_names import TOOL_CALL_ID
 from rollout_trace_sdk.export.tables import build_rows
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.hosted_text import web_search_text
-from rollout_trace_sdk.view.item_text import stopped_text
+from rollout_trace_sdk.view.item_text import stopped_text, what_stopped
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
 
@@ -204,3 +204,16 @@ def test_a_call_kept_past_its_turn_says_what_stopped_it(
     assert row["error_text"] == said
     [span] = [s for s in otlp_trace(state).spans if s.attributes.get(TOOL_CALL_ID) == "call_a"]
     assert span.error == said
+
+
+@pytest.mark.parametrize(
+    ("turns", "turn_id"),
+    [(None, "turn-1"), ([], "turn-1"), ({"turn-1": {}}, ["turn-1"]), ({}, {"id": 1})],
+    ids=["no turns", "turns a list", "id a list", "id a dict"],
+)
+def test_what_stopped_reads_a_hostile_state_as_no_turn(turns: Any, turn_id: Any) -> None:
+    """``show``, the page and the exports read a state.json anyone may have written: turns
+    that are not a mapping, or a turn id that is not a string (unhashable), are no turn (the
+    call's own status says it), not a crash."""
+    call = {"execution": {"status": "aborted"}}
+    assert what_stopped({"codex_turns": turns}, call, turn_id) == "aborted"
