@@ -463,6 +463,9 @@ def test_agents_sdk_approvals_are_counted_beside_the_tool_calls_statuses() -> No
     at = next(n for n, line in enumerate(lines) if line.startswith("tool calls"))
     assert lines[at].split(maxsplit=2)[2] == "3 (1 completed, 1 failed, 1 running)"
     assert lines[at + 1].split(maxsplit=1) == ["approvals", "1 waiting for approval, 1 approved"]
+    styled = dict(part for line in summary_lines(summary, 120) for part in line)
+    assert styled["1 waiting for approval"] == "yellow"  # it waits on someone: coloured
+    assert styled["1 approved"] == ""
     plain = build_summary(STATE)["totals"]["tool_calls"]
     assert plain["by_approval"] == {}
     assert "approv" not in "".join(

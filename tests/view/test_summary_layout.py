@@ -306,3 +306,22 @@ def test_a_failed_command_and_a_v1_sub_agent_are_named_as_codex_recorded_them(
     render_plain(summary_lines(summary, 120), out)
     assert "exit code 3: no such table" in out.getvalue()
     assert "no error text" not in out.getvalue()
+
+
+def test_the_tables_line_up_and_a_failed_count_is_red() -> None:
+    """Each table's columns line up under their headings (names padded, figures
+    right-aligned), and only the ``failed`` cell of a kind with failed calls is red: a
+    colour on the wrong column points at the wrong figure."""
+    lines = summary_lines(build_summary(STATE), 100)
+    out = io.StringIO()
+    render_plain(lines, out)
+    assert (
+        "  tool          calls  failed  exit≠0   total    mean     max\n"
+        "  exec_command      2       1       0  400 ms  200 ms  300 ms\n"
+        "  fs/read           1       0       0    6 ms    6 ms    6 ms\n"
+    ) in out.getvalue()
+    assert "  m-1        2  75       2   31\n" in out.getvalue()
+    (row,) = [line for line in lines if len(line) > 1 and line[1][0].startswith("exec_command")]
+    assert [text.strip() for text, style in row if style == "bold red"] == ["1"]
+    (read,) = [line for line in lines if len(line) > 1 and line[1][0].startswith("fs/read")]
+    assert not [text for text, style in read if style == "bold red"]
