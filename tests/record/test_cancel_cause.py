@@ -137,3 +137,14 @@ async def test_the_recorder_says_what_cancelled_a_turn_a_call_and_a_request(
     (cancelled,) = of_type(bundle, "inference_cancelled")
     assert cancelled["payload"]["reason"] == "cancelled: deadline exceeded"
     reduced_by_both(bundle)
+
+
+def test_a_cancellation_nested_in_groups_is_found_nine_deep() -> None:
+    """Task groups inside task groups wrap a cancellation once each: its cause is found
+    through nine groups (the first leaf of each); a deeper chain (a loop that keeps wrapping)
+    says nothing rather than walking on."""
+    leaf: BaseException = asyncio.CancelledError("shutting down")
+    for _ in range(9):
+        leaf = BaseExceptionGroup("g", [leaf, asyncio.CancelledError("other")])
+    assert cancel_cause(leaf) == "shutting down"
+    assert cancel_cause(BaseExceptionGroup("g", [leaf])) is None
