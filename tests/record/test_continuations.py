@@ -195,6 +195,16 @@ _CASES = {
         ("full", 1, ["a"], "partial", "y"),
         ("cont", 0, ["a", "b"], "ok", "x"),
     ],
+    # a compaction, then a full request from its summary, answered: the answer is in the
+    # snapshot again (a full request ends the compaction's wait), so a continuation of the
+    # response before the compaction differs from it at index 2 (a snapshot left without the
+    # answer passed it as sent: mut52)
+    "an earlier response after a compaction and a full request": [
+        ("full", 0, ["q"], "ok", "x"),
+        ("compact", 1, [], "", ""),
+        ("full", 2, ["z"], "ok", "y"),
+        ("cont", 0, ["a", "b"], "ok", "x"),
+    ],
 }
 
 
