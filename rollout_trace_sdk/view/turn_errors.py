@@ -132,7 +132,7 @@ class _TurnScan:
     then), so what is held is the turns still waiting for theirs, not every closing event of
     the log (a reference each: 228 MB for a 1M-line log of 222,000 turns; review27)."""
 
-    def __init__(self, bundle: Path, turns: Collection[str], *, tools: bool = False) -> None:
+    def __init__(self, bundle: Path, turns: Collection[str], *, tools: bool) -> None:
         self.bundle = bundle
         self.turns = turns
         self.tools = tools
