@@ -454,9 +454,7 @@ class ItemStore:
         when there are no parts). With ``share``, the other top-level values of at least
         ``SHARED_VALUE_MIN_BYTES`` (a request's ``tools`` and instructions, sent again with
         every request) become content values, stored once."""
-        copy = dict(value)
-        if key not in copy:
-            copy[key] = None
+        copy = dict(value)  # holds ``key``: each caller's body has it (a None to fill)
         holes: list[RawPayloadRef] = []
         for name, item in copy.items():
             if name == key:
