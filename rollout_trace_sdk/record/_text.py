@@ -66,13 +66,13 @@ def group_leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException
     leaves: list[BaseException] = []
     stack: list[BaseException] = [group]
     opened = 0
-    while stack and opened < 100:
+    while stack:
         exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
+        if not isinstance(exc, BaseExceptionGroup):
+            leaves.append(exc)
+        elif opened < 100:  # past it, a group is left closed: its leaves are not said
             opened += 1
             stack.extend(reversed(exc.exceptions))
-        else:
-            leaves.append(exc)
     return leaves
 
 

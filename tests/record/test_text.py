@@ -16,3 +16,21 @@ def test_a_text_of_exactly_the_limit_is_kept_whole_and_one_more_is_cut() -> None
     assert tool_kinds.preview(exact) == exact
     assert clip("ab cd", 5) == "ab cd"
     assert clip("ab cd", 4) == "ab ..."  # the cut falls inside "cd": the run goes
+
+
+def test_a_chain_of_groups_gives_the_leaves_of_the_first_hundred() -> None:
+    """``group_leaves`` opens at most 100 groups; the leaves of those it opened are all said,
+    also those the 100th group holds (a chain exactly 100 deep gave none: mut52)."""
+    from rollout_trace_sdk.record._text import group_leaves
+
+    def chain(depth: int) -> BaseExceptionGroup[BaseException]:
+        group: BaseExceptionGroup[BaseException] = BaseExceptionGroup(
+            "g", [ValueError(f"leaf {depth}")]
+        )
+        for n in range(depth - 1, 0, -1):
+            inner: list[BaseException] = [ValueError(f"leaf {n}"), group]
+            group = BaseExceptionGroup("g", inner)
+        return group
+
+    assert [str(e) for e in group_leaves(chain(100))] == [f"leaf {n}" for n in range(1, 101)]
+    assert [str(e) for e in group_leaves(chain(150))] == [f"leaf {n}" for n in range(1, 101)]
