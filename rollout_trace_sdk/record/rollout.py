@@ -78,7 +78,7 @@ class Rollout:
             merged: dict[str, Any] = dict(values) if values is not None else {}
             merged.update(fields)
         except Exception as exc:  # not a mapping, or one that fails when read
-            call_failed(self.root, "add_metadata", exc)
+            call_failed(self, "add_metadata", exc)
             return
         if merged and self._rt.sink.values.closed:
             # a reward scored after the ``async with`` block reaches no bundle: said once

@@ -60,8 +60,10 @@ async def test_no_metadata_records_no_event(tmp_path: Path) -> None:
 
 
 async def test_metadata_that_is_not_a_mapping_is_warned_about_not_raised(tmp_path: Path) -> None:
+    """The warning names the method called, ``Rollout.add_metadata`` (it said
+    ``AgentThread.add_metadata``, a method no user called)."""
     async with open_rollout(tmp_path) as rollout:
-        with pytest.warns(RecorderWarning, match="add_metadata"):
+        with pytest.warns(RecorderWarning, match=r"Rollout\.add_metadata failed"):
             rollout.add_metadata(5)  # type: ignore[arg-type]
         rollout.add_metadata(episode=1)
     assert read_metadata(bundle_in(tmp_path)) == {"episode": 1}
