@@ -85,6 +85,8 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     values = sorted(set(sides[0]) | set(sides[1]), key=_order)
     results: list[dict[str, Any]] = []
+    #: pairs compared, and those that had the ``--thread`` agent: a typo has it in none
+    compared = with_thread = 0
     for value in values:
         a, b = sides[0].get(value), sides[1].get(value)
         entry: dict[str, Any] = {"by": args.by, "value": orjson.loads(value)}
@@ -97,13 +99,22 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "ignore": args.ignore or [],
                 "results": not args.actions_only,
             }
+            compared += 1
             try:
                 diff = build_diff(states[0], states[1], thread=args.thread, **options)
+                with_thread += 1
             except LookupError:  # --thread: an agent neither run of this pair has
                 diff = build_diff(states[0], states[1], **options)
                 diff.update(agents=[], alike=True)
             entry.update(alike=diff["alike"], diff=diff)
         results.append(entry)
+    if args.thread is not None and compared and not with_thread:
+        print(
+            f"rollout-trace diff: no agent {args.thread!r} in any of the {compared:,} pairs"
+            " (give its path, /root/..., or its nickname)",
+            file=err,
+        )
+        return 1
     if args.json:
         for entry in results:
             out.write(orjson.dumps(entry).decode() + "\n")

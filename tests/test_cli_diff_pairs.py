@@ -83,6 +83,11 @@ def test_thread_compares_one_agent_in_every_pair(tmp_path: Path) -> None:
     assert text.splitlines() == ["by task: 2 values · 0 differ · 2 alike", "alike: 1, 2"]
     code, text, _ = _run(str(tmp_path / "runs"), *sides, "--thread", "/root")
     assert text.splitlines()[0] == "by task: 2 values · 2 differ · 0 alike"
+    # an agent no pair has (a typo) is refused, as ``diff A B --thread`` refuses it: every
+    # pair read alike and it exited 0 (docs53)
+    code, text, err = _run(str(tmp_path / "runs"), *sides, "--thread", "/root/helpr")
+    assert (code, text) == (1, "")
+    assert "no agent '/root/helpr' in any of the 2 pairs" in err
 
 
 def test_two_roots(tmp_path: Path) -> None:
