@@ -24,6 +24,7 @@ from .view.diff import build_diff, step_name
 from .view.diff_text import replaced_by
 from .view.rollout_metadata import read_metadata
 from .view.show_format import clip
+from .view.visible import visible
 
 #: ``diff --exit-code``'s status when something differs (view/commands.py's ``DIFFER_EXIT``).
 _DIFFER_EXIT = 3
@@ -50,7 +51,7 @@ def side_bundles(root: Path, key: str, wanted: Sequence[MetaWanted]) -> dict[str
 def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Pair the bundles of ``args.source`` and ``args.other`` (else ``args.source`` again) by
     the metadata ``args.by`` and compare each pair."""
-    from .view.commands import load_noting
+    from .view.commands import ignore_patterns_compile, load_noting
 
     if args.other is None and not (args.meta_a or args.meta_b):
         print(
@@ -72,16 +73,20 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except argparse.ArgumentTypeError as exc:
         print(f"rollout-trace diff: --meta-a/--meta-b {exc}", file=err)
         return 2
+    if not ignore_patterns_compile(args.ignore or [], err):
+        return 2
     roots = [Path(args.source), Path(args.other if args.other is not None else args.source)]
     for root in roots:
         if not root.is_dir():
             print(
-                f"rollout-trace diff: {root}: not a traces root (--by pairs its bundles)", file=err
+                visible(f"rollout-trace diff: {root}: not a traces root (--by pairs its bundles)"),
+                file=err,
             )
             return 1
     sides = [side_bundles(root, args.by, side) for root, side in zip(roots, wanted, strict=True)]
     if not sides[0] and not sides[1]:
-        print(f"rollout-trace diff: no bundle under {roots[0]} has metadata {args.by!r}", file=err)
+        said = f"rollout-trace diff: no bundle under {roots[0]} has metadata {args.by!r}"
+        print(visible(said), file=err)
         return 1
     values = sorted(set(sides[0]) | set(sides[1]), key=_order)
     results: list[dict[str, Any]] = []
@@ -119,7 +124,9 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for entry in results:
             out.write(orjson.dumps(entry).decode() + "\n")
     else:
-        out.write("".join(line + "\n" for line in pairs_text(args.by, results)))
+        # tool names, arguments, metadata values and paths are the agents' and the user's:
+        # their control characters spelled out, as ``show`` prints them
+        out.write("".join(visible(line) + "\n" for line in pairs_text(args.by, results)))
     differ = any(not entry["alike"] for entry in results)
     return _DIFFER_EXIT if args.exit_code and differ else 0
 

@@ -111,6 +111,7 @@ def test_two_roots(tmp_path: Path) -> None:
             2,
         ),
         (["--by", "nothing", "--meta-a", "version=v1"], "has metadata 'nothing'", 1),
+        (["--by", "task", "--meta-a", "a", "--ignore", "("], "--ignore '(': missing )", 2),
     ],
 )
 def test_refused_clearly(tmp_path: Path, argv: list[str], message: str, code: int) -> None:
@@ -118,3 +119,23 @@ def test_refused_clearly(tmp_path: Path, argv: list[str], message: str, code: in
     _record(root, _SCRIPT, metadata={"task": 1, "version": "v1"})
     got, _, err = _run(str(root), *argv)
     assert (got, message in err, "Traceback" in err) == (code, True, False), err
+
+
+def test_control_characters_spelled_out(tmp_path: Path) -> None:
+    """A tool name, its arguments and a metadata value holding terminal control characters
+    (a colour, a window title, a screen clear) are printed spelled out, never sent to the
+    terminal; rich markup in them is text."""
+    root = tmp_path / "runs"
+    evil: list[_Step] = [
+        ("\x1b[31mred\x1b]0;title\x07", '{"a":"\x1b[2J[bold]x[/bold]"}', "o", False)
+    ]
+    _record(root, _SCRIPT, metadata={"task": "t\x1b[31m1", "version": "v1"})
+    _record(root, [*evil, "done"], metadata={"task": "t\x1b[31m1", "version": "v2"})
+    sides = ["--by", "task", "--meta-a", "version=v1", "--meta-b", "version=v2"]
+    code, text, err = _run(str(root), *sides)
+    assert code == 0, err
+    assert "\x1b" not in text and "\x07" not in text
+    assert "t\\x1b[31m1  differ" in text
+    assert 'B: \\x1b[31mred\\x1b]0;title\\x07 {"a":"\\x1b[2J[bold]x[/bold]"}' in text
+    code, _, err = _run(str(tmp_path / "no\x1b[2Jroot"), str(root), "--by", "task")
+    assert (code, "no\\x1b[2Jroot: not a traces root" in err, "\x1b" in err) == (1, True, False)

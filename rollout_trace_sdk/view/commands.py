@@ -290,17 +290,11 @@ DIFFER_EXIT = 3
 
 def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Compare two rollouts (``view/diff.py``, ``view/diff_text.py``): text, or JSON with ``--json``."""
-    import re
-
     from .diff_text import diff_report
 
     ignore: list[str] = args.ignore or []
-    for pattern in ignore:  # before the reductions: a typo costs no wait
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            print(f"rollout-trace diff: --ignore {pattern!r}: {exc}", file=err)
-            return 2
+    if not ignore_patterns_compile(ignore, err):
+        return 2
     states = [load_noting(source, args.lenient, err) for source in (args.source, args.other)]
     try:
         diff, lines = diff_report(
@@ -322,6 +316,21 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         _show_renderer(out)(lines)
     return DIFFER_EXIT if args.exit_code and not diff["alike"] else 0
+
+
+def ignore_patterns_compile(patterns: Sequence[str], err: TextIO) -> bool:
+    """Whether every ``diff --ignore`` pattern is a regular expression, said on ``err`` when
+    one is not: checked before any bundle is reduced (a typo costs no wait, and reads as a
+    usage error, not as an internal one met in the middle of ``--by``'s pairs)."""
+    import re
+
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            print(f"rollout-trace diff: --ignore {pattern!r}: {exc}", file=err)
+            return False
+    return True
 
 
 def _show_renderer(out: TextIO) -> Callable[[Sequence[Any]], None]:
