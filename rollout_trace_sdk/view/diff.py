@@ -182,18 +182,41 @@ class _Compare:
         return (step["status"], self._masked(step["output"]))
 
 
+#: The most cells (A's steps times B's, the steps alike at both ends set aside) aligned
+#: exactly. ``SequenceMatcher`` is quadratic on steps repeated many times (an agent polling
+#: one command): 5,000 steps a side took 2-8 s, 15,000 34 s. Past this (~1 s at most), the
+#: steps that make up over 1% of B's are junk to it, anchoring no alignment of their own,
+#: and the steps between its anchors are walked in step (``_lockstep``).
+_EXACT_CELLS: Final = 4_000_000
+
+
 def _aligned(a: Sequence[_Obj], b: Sequence[_Obj], compare: _Compare) -> list[dict[str, Any]]:
     """Each step of both sides once, in order: ``same`` and ``changed`` pair a step of each
     (the same action; ``changed``: another result), ``only_a``/``only_b`` stand alone. Where
-    a run of steps was replaced by another, A's come first, as ``diff`` prints them."""
+    a run of steps was replaced by another, A's come first, as ``diff`` prints them. The
+    steps alike from the first and from the last are aligned as they are, the rest by
+    :class:`difflib.SequenceMatcher` (bounded by ``_EXACT_CELLS``)."""
     # each distinct action as a small int: the matcher hashes every element many times, and
     # a tuple of long strings hashes anew each time (a 2,800-step agent: 3x faster)
     codes: dict[tuple[str, str, str], int] = {}
     keys_a = [codes.setdefault(compare.action(s), len(codes)) for s in a]
     keys_b = [codes.setdefault(compare.action(s), len(codes)) for s in b]
-    matcher = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)
+    both = min(len(a), len(b))
+    head = next((k for k in range(both) if keys_a[k] != keys_b[k]), both)
+    tail = next((k for k in range(both - head) if keys_a[-1 - k] != keys_b[-1 - k]), both - head)
+    end_a, end_b = len(a) - tail, len(b) - tail
+    middle_a, middle_b = keys_a[head:end_a], keys_b[head:end_b]
+    exact = len(middle_a) * len(middle_b) <= _EXACT_CELLS
+    matcher = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=not exact)
+    opcodes: list[tuple[str, int, int, int, int]] = [("equal", 0, head, 0, head)]
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal" or exact:
+            opcodes.append((op, head + a0, head + a1, head + b0, head + b1))
+        else:  # between the steps the junk matcher anchored: its popular steps, in step
+            opcodes += _lockstep(middle_a, middle_b, (a0, a1, b0, b1), head)
+    opcodes.append(("equal", end_a, len(a), end_b, len(b)))
     rows: list[dict[str, Any]] = []
-    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+    for tag, a0, a1, b0, b1 in opcodes:
         if tag == "equal":
             for i, j in zip(range(a0, a1), range(b0, b1), strict=True):
                 same = compare.result(a[i]) == compare.result(b[j])
@@ -202,6 +225,42 @@ def _aligned(a: Sequence[_Obj], b: Sequence[_Obj], compare: _Compare) -> list[di
         rows += [{"op": ONLY_A, "a": i, "b": None} for i in range(a0, a1)]
         rows += [{"op": ONLY_B, "a": None, "b": j} for j in range(b0, b1)]
     return rows
+
+
+#: How far apart (steps of A and of B together) ``_lockstep`` looks for the two sides' next
+#: step alike when they differ.
+_RESYNC: Final = 16
+
+
+def _lockstep(
+    keys_a: Sequence[int], keys_b: Sequence[int], span: tuple[int, int, int, int], offset: int
+) -> list[tuple[str, int, int, int, int]]:
+    """Opcodes for ``keys_a[a0:a1]`` against ``keys_b[b0:b1]`` (``span``) in linear time, for
+    the part of a long alignment the junk matcher left between its anchors (steps repeated
+    all along: a poll, a sleep): the two sides walked together, a step of each alike paired,
+    else the nearest pair alike within ``_RESYNC`` steps is where they go on together (what
+    is passed over is each side's alone). Indexes shifted by ``offset``."""
+    a0, a1, b0, b1 = span
+    out: list[tuple[str, int, int, int, int]] = []
+    i, j = a0, b0
+    while i < a1 and j < b1:
+        if keys_a[i] == keys_b[j]:
+            out.append(("equal", offset + i, offset + i + 1, offset + j, offset + j + 1))
+            i, j = i + 1, j + 1
+            continue
+        x, y = next(
+            (
+                (x, d - x)
+                for d in range(1, _RESYNC + 1)
+                for x in range(d + 1)
+                if i + x < a1 and j + d - x < b1 and keys_a[i + x] == keys_b[j + d - x]
+            ),
+            (1, 1),  # none near: one step of each, each alone
+        )
+        out.append(("replace", offset + i, offset + i + x, offset + j, offset + j + y))
+        i, j = i + x, j + y
+    out.append(("replace", offset + i, offset + a1, offset + j, offset + b1))
+    return out
 
 
 def _mark_moved(
