@@ -390,7 +390,7 @@ def test_a_tool_slice_says_the_agents_sdk_approval_its_call_waited_for(tmp_path:
 
     from rollout_trace_sdk.view.load import load_state
 
-    from ..view.test_approvals import record_approvals
+    from ..view.test_approvals import APPROVALS, record_approvals
 
     bundle = anyio.run(record_approvals, tmp_path)
     slices = check_trace(chrome_trace(load_state(bundle)))
@@ -400,11 +400,4 @@ def test_a_tool_slice_says_the_agents_sdk_approval_its_call_waited_for(tmp_path:
         for e in track
         if e["cat"] == "tool"
     }
-    assert said == {
-        "call_waiting": "pending",
-        "call_approved": "approved",
-        "call_rejected": "rejected",
-        "call_ran": None,
-        "call_elsewhere": None,
-        "call_unknown": None,
-    }
+    assert said == APPROVALS

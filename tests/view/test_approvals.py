@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Final
 
 import anyio
 
@@ -51,20 +52,23 @@ async def record_approvals(root: Path) -> Path:
 
 
 _NAMES = ("waiting", "approved", "rejected", "ran", "elsewhere", "unknown")
+#: The approval each call of :func:`record_approvals` ends with (None: none was asked for), as
+#: the state, ``show``, the tables and the exports read it.
+APPROVALS: Final = {
+    "call_waiting": "pending",
+    "call_approved": "approved",
+    "call_rejected": "rejected",
+    "call_ran": None,
+    "call_elsewhere": None,
+    "call_unknown": None,
+}
 
 
 def test_each_call_gets_the_latest_decision_its_thread_logged(tmp_path: Path) -> None:
     bundle = anyio.run(record_approvals, tmp_path)
     state = load_state(bundle)
     tools = {tool["model_visible_call_id"]: tool for tool in state["tool_calls"].values()}
-    assert {call: tool.get(KEY) for call, tool in tools.items()} == {
-        "call_waiting": "pending",
-        "call_approved": "approved",
-        "call_rejected": "rejected",
-        "call_ran": None,
-        "call_elsewhere": None,
-        "call_unknown": None,
-    }
+    assert {call: tool.get(KEY) for call, tool in tools.items()} == APPROVALS
     assert tools["call_waiting"]["execution"]["status"] == "running"  # left open
     out = io.StringIO()
     render_plain(transcript_lines(state), out)
