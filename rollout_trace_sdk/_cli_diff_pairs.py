@@ -20,7 +20,7 @@ import orjson
 
 from ._cli_ls_select import MetaWanted, meta_filter, meta_matches
 from .sources import bundles_under
-from .view.diff import build_diff, step_name
+from .view.diff import AmbiguousAgent, build_diff, step_name
 from .view.diff_text import replaced_by
 from .view.rollout_metadata import read_metadata
 from .view.show_format import clip
@@ -108,6 +108,10 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             try:
                 diff = build_diff(states[0], states[1], thread=args.thread, **options)
                 with_thread += 1
+            except AmbiguousAgent as exc:  # a nickname two agents of this pair have
+                said = f"rollout-trace diff: {exc.args[0]} ({args.by} {_shown(entry['value'])})"
+                print(visible(said), file=err)
+                return 1
             except LookupError:  # --thread: an agent neither run of this pair has
                 diff = build_diff(states[0], states[1], **options)
                 diff.update(agents=[], alike=True)

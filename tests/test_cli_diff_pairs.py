@@ -139,3 +139,24 @@ def test_control_characters_spelled_out(tmp_path: Path) -> None:
     assert 'B: \\x1b[31mred\\x1b]0;title\\x07 {"a":"\\x1b[2J[bold]x[/bold]"}' in text
     code, _, err = _run(str(tmp_path / "no\x1b[2Jroot"), str(root), "--by", "task")
     assert (code, "no\\x1b[2Jroot: not a traces root" in err, "\x1b" in err) == (1, True, False)
+
+
+def test_a_nickname_two_agents_share_is_refused(tmp_path: Path) -> None:
+    """``--thread Ada`` where a pair's runs give that nickname to two agents (v2 renamed the
+    sub-agent) is refused with their paths, as ``diff A B`` refuses it: the pair read alike
+    (no agent compared) and ``--exit-code`` gave 0, though the runs differ."""
+    helper: list[_Step] = [("ls", "{}", "x", False), "ok"]
+    root = tmp_path / "runs"
+    _record(root, _SCRIPT, helper=helper, helper_nickname="Ada", metadata={"task": 1, "v": 1})
+    _record(
+        root,
+        _SCRIPT,
+        helper=helper[1:],
+        helper_name="helper2",
+        helper_nickname="Ada",
+        metadata={"task": 1, "v": 2},
+    )
+    sides = ["--by", "task", "--meta-a", "v=1", "--meta-b", "v=2", "--thread", "Ada"]
+    code, text, err = _run(str(root), *sides, "--exit-code")
+    assert (code, text) == (1, ""), text
+    assert "'Ada' names 2 agents: /root/helper, /root/helper2 (task 1)" in err

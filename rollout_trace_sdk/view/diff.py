@@ -402,12 +402,18 @@ def compare_sides(
     }
 
 
+class AmbiguousAgent(LookupError):
+    """``--thread`` gave a nickname more than one agent has: refused, never read as no agent
+    (``diff --by`` compares a pair whose runs lack the agent as alike)."""
+
+
 def _named(thread: str, sides: Sequence[Any]) -> str:
     """The path ``--thread`` names: a path of either rollout, else the nickname of one agent
     (``show`` and the page name agents by nickname: ``Ada``, an Agents SDK agent's name).
 
     Raises:
-        LookupError: no agent has that path or nickname, or more than one path that nickname.
+        AmbiguousAgent: more than one path has that nickname.
+        LookupError: no agent has that path or nickname.
     """
     threads = [thread_ for side in sides for thread_ in side.m["threads"]]
     if any(thread_["path"] == thread for thread_ in threads):
@@ -416,7 +422,7 @@ def _named(thread: str, sides: Sequence[Any]) -> str:
     if len(paths) == 1:
         return paths[0]
     if paths:
-        raise LookupError(f"{thread!r} names {len(paths)} agents: {', '.join(paths)}")
+        raise AmbiguousAgent(f"{thread!r} names {len(paths)} agents: {', '.join(paths)}")
     raise LookupError(f"no agent {thread!r} in either rollout (give its path: /root/...)")
 
 
