@@ -132,7 +132,8 @@ def agent_tasks(model: _Obj) -> dict[int, str]:
     agent's task, an agent run as a tool's input, the root's prompt), each delivered message
     without its envelope, joined by newlines. Agents aligned by path may have been asked
     different things (two sub-agents spawned in another order): their steps can match while
-    their work does not.
+    their work does not. An agent that made no model call has no entry: what it was asked is
+    not known (it is compared as asked the same).
     """
     items = model["items"]
     tasks: dict[int, str] = {}
@@ -299,7 +300,9 @@ def _agent(
     first = next((k for k, row in enumerate(rows) if row["op"] != SAME), None)
     parted = next((k for k, row in enumerate(rows) if row["op"] in (ONLY_A, ONLY_B)), None)
     both = a is not None and b is not None
-    same_task = not both or compare.task(tasks[0]) == compare.task(tasks[1])
+    # a task not known (an agent that made no model call yet) is not another task
+    known = both and None not in tasks
+    same_task = not known or compare.task(tasks[0]) == compare.task(tasks[1])
     return {
         "path": path,
         "in": "both" if both else ("a" if a is not None else "b"),
@@ -477,9 +480,11 @@ def _unswapped(
     def task(side: int, path: str) -> str | None:
         return compare.task(asked[side].get(paths[side][path]))
 
-    crossed = [
-        k for k, (a, b) in enumerate(pairs) if a is not None and a == b and task(0, a) != task(1, a)
-    ]
+    def otherwise(path: str) -> bool:
+        tasks = task(0, path), task(1, path)
+        return None not in tasks and tasks[0] != tasks[1]
+
+    crossed = [k for k, (a, b) in enumerate(pairs) if a is not None and a == b and otherwise(a)]
     b_of: dict[int, str] = {}
     free = {pairs[k][1]: k for k in crossed}  # B's paths not yet given another partner
     for k in crossed:

@@ -581,3 +581,31 @@ def test_long_agents_are_aligned_in_bounded_work(monkeypatch: pytest.MonkeyPatch
     assert _every_step_once(rows, 4_000, 4_000)
     exact = [(n, m) for n, m, autojunk in _Sized.given if not autojunk]
     assert all(n * m <= _EXACT_CELLS for n, m in exact), _Sized.given
+
+
+def test_an_agent_with_no_model_call_was_not_asked_otherwise(tmp_path: Path) -> None:
+    """What an agent was asked is read from its first model call: one that made none yet (a
+    bundle still being recorded, one cut short, tools recorded without their model calls)
+    was asked what is not known, not something else (it read ``asked otherwise`` with an
+    empty task, and never alike)."""
+
+    async def record(root: Path, asked: bool) -> None:
+        async with open_rollout(root, model="m") as rollout:
+            child = rollout.root.spawn("helper")
+            async with child, child.turn() as turn:
+                call = {"type": "function_call", "call_id": "h0", "name": "ls", "arguments": "{}"}
+                if asked:
+                    task = {"role": "user", "content": "Do the task."}
+                    turn.accept(task)
+                    async with turn.inference({"input": [task]}) as inference:
+                        inference.completed(output_items=[call], token_usage=_USED)
+                async with turn.tool_call("h0", "ls", arguments="{}") as tool:
+                    tool.completed({"type": "function_call_output", "call_id": "h0", "output": "x"})
+
+    for name, asked in (("a", True), ("b", False)):
+        anyio.run(record, tmp_path / name, asked)
+    states = [load_state(next((tmp_path / name).glob("trace-*"))) for name in "ab"]
+    diff = build_diff(*states)
+    (helper,) = [agent for agent in diff["agents"] if agent["path"] == "/root/helper"]
+    assert (helper["task_a"], helper["task_b"]) == ("Do the task.", None)
+    assert (helper["same_task"], helper["alike"], diff["alike"]) == (True, True, True)
