@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import orjson
 
 from ._cli_ls_select import MetaWanted, meta_filter, meta_matches
+from .outputs import json_line
 from .sources import bundles_under
 from .view.diff import AmbiguousAgent, build_diff, step_name
 from .view.diff_text import replaced_by
@@ -126,7 +127,7 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     if args.json:
         for entry in results:
-            out.write(orjson.dumps(entry).decode() + "\n")
+            out.write(json_line(entry) + "\n")
     else:
         # tool names, arguments, metadata values and paths are the agents' and the user's:
         # their control characters spelled out, as ``show`` prints them

@@ -9,8 +9,6 @@ import os
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-import orjson
-
 from ._cli_help import columns
 from ._cli_ls_select import (
     STATUSES,
@@ -23,6 +21,7 @@ from ._cli_ls_select import (
     status_list,
     thread_prefix,
 )
+from .outputs import json_line
 from .sources import (
     STATUS_WIDTH,
     BundleInfo,
@@ -209,10 +208,7 @@ def describe_task(info: BundleInfo, width: int) -> str:
 def describe_json(info: BundleInfo, metadata: dict[str, Any]) -> str:
     """One JSON object per bundle (``ls --json``): what :func:`describe` prints, with numbers
     as numbers and the statuses as words, for scripts, and the rollout's ``metadata``
-    (``Rollout.add_metadata``). A path that is not UTF-8 (its bytes reach Python as lone
-    surrogates) is written with ``\\udcXX`` escapes, which a JSON reader in Python gives back
-    as the same ``str`` (``os.fsencode`` makes the bytes of it); so is an integer past 64
-    bits the metadata may hold."""
+    (``Rollout.add_metadata``); a path that is not UTF-8 as ``outputs.json_line`` writes it."""
     row = {
         "bundle": str(info.path),
         "started": None if info.started == "-" else info.started,
@@ -228,9 +224,4 @@ def describe_json(info: BundleInfo, metadata: dict[str, Any]) -> str:
         "task": info.task,
         "metadata": metadata,
     }
-    try:
-        return orjson.dumps(row).decode()
-    except (orjson.JSONEncodeError, TypeError):  # the standard library escapes a surrogate
-        import json
-
-        return json.dumps(row, separators=(",", ":"), default=str)
+    return json_line(row)

@@ -10,7 +10,9 @@ import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
+
+import orjson
 
 from .model.json_check import manifest_value
 from .model.layout import (
@@ -26,6 +28,7 @@ __all__ = [
     "bundle_around",
     "export_file",
     "forbidden_output",
+    "json_line",
     "names_standard_output",
     "terminal_width",
     "write_output",
@@ -316,3 +319,16 @@ def terminal_width() -> int:
         return os.get_terminal_size(stdout.fileno()).columns or 80
     except (AttributeError, ValueError, OSError):
         return 80
+
+
+def json_line(value: Any) -> str:
+    """``value`` as one line of JSON for a script (``ls --json``, ``diff --by --json``). A
+    path that is not UTF-8 (its bytes reach Python as lone surrogates), which orjson
+    refuses, is written with ``\\udcXX`` escapes: a JSON reader in Python gives back the same
+    ``str``, whose bytes ``os.fsencode`` makes (so is an integer past 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except (orjson.JSONEncodeError, TypeError):  # the standard library escapes a surrogate
+        import json  # rarely needed: not loaded for ``reduce``, whose outputs this writes
+
+        return json.dumps(value, separators=(",", ":"), default=str)

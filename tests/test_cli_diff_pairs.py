@@ -4,6 +4,8 @@ paired by a metadata key and compared pair by pair."""
 from __future__ import annotations
 
 import io
+import json
+import os
 from pathlib import Path
 
 import orjson
@@ -160,3 +162,19 @@ def test_a_nickname_two_agents_share_is_refused(tmp_path: Path) -> None:
     code, text, err = _run(str(root), *sides, "--exit-code")
     assert (code, text) == (1, ""), text
     assert "'Ada' names 2 agents: /root/helper, /root/helper2 (task 1)" in err
+
+
+def test_json_names_a_bundle_whose_path_is_not_utf8(tmp_path: Path) -> None:
+    """A bundle directory whose name is not UTF-8 (its bytes reach Python as lone
+    surrogates) is named with ``\\udcXX`` escapes, as ``ls --json`` names it: it read
+    ``internal error`` and printed no pair."""
+    root = tmp_path / "runs"
+    _record(root, _SCRIPT, metadata={"task": 1, "v": 1})
+    bundle = _record(root, _SKIPPED, metadata={"task": 1, "v": 2})
+    os.rename(bytes(bundle), bytes(bundle) + b"\xff")
+    sides = ["--by", "task", "--meta-a", "v=1", "--meta-b", "v=2", "--json"]
+    code, text, err = _run(str(root), *sides)
+    assert code == 0, err
+    (pair,) = [json.loads(line) for line in text.splitlines()]
+    assert os.fsencode(pair["b"]) == bytes(bundle) + b"\xff"
+    assert pair["alike"] is False

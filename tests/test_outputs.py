@@ -5,6 +5,7 @@ over the input, ``-`` to standard output, private files written whole."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_trace_sdk.outputs import write_output
+from rollout_trace_sdk.outputs import json_line, write_output
 from tests.reduce.test_bundle import make_bundle
 from tests.test_cli import run
 
@@ -277,3 +278,11 @@ def test_a_name_of_standard_output_writes_there_as_dash_does(
         done = subprocess.run([*command, name], stdout=handle, stderr=subprocess.PIPE, timeout=120)
     assert done.returncode == 0, done.stderr
     assert log.read_bytes() == b"header\n" + dash.stdout
+
+
+def test_json_line_escapes_a_path_that_is_not_utf8() -> None:
+    """orjson refuses a lone surrogate (a file name's byte that is not UTF-8): the line has
+    its ``\\udcXX`` escape, which reads back as the same ``str``; the rest as orjson writes it."""
+    path = os.fsdecode(b"/runs/trace-\xff")
+    assert json.loads(json_line({"bundle": path, "n": 1})) == {"bundle": path, "n": 1}
+    assert json_line({"bundle": "/runs/é", "n": 1}) == '{"bundle":"/runs/é","n":1}'
