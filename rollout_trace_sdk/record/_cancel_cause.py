@@ -6,8 +6,9 @@ asks exactly that (user51). trio says it on the exception (``Cancelled.source``:
 ``nursery`` when a sibling task raised, ``explicit``, ``KeyboardInterrupt``; and a
 ``reason``); anyio on asyncio in the ``CancelledError``'s message (``Cancelled via cancel scope
 … [by <task>][; reason: …]``, ``deadline exceeded`` for a deadline); ``task.cancel(msg)``
-gives its message. Only what the library says is said: a cancellation it gives no reason for
-(anyio's task group cancelling its tasks on asyncio says nothing) has no cause.
+gives its message; asyncio's runner, that it took a Ctrl-C (its count of them). Only what
+the library says is said: a cancellation it gives no reason for (anyio's task group
+cancelling its tasks on asyncio says nothing) has no cause.
 
 Read only when a block is left cancelled, never on the way in: nothing here touches the hot
 path. Never raises (the exception's attributes are the library's).
@@ -16,6 +17,8 @@ path. Never raises (the exception's attributes are the library's).
 from __future__ import annotations
 
 import re
+import signal
+import sys
 from typing import Final
 
 import anyio
@@ -80,7 +83,7 @@ def _cause(exc: BaseException, depth: int) -> str | None:
         return f"{words}: {reason}" if reason else words
     message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
     if not message:
-        return None
+        return _TRIO_SOURCES["KeyboardInterrupt"] if _asyncio_took_ctrl_c(exc) else None
     anyio = _ANYIO.fullmatch(message)
     if anyio is None:  # ``task.cancel(msg)``: the message is the reason
         return message
@@ -88,6 +91,20 @@ def _cause(exc: BaseException, depth: int) -> str | None:
     if reason:
         return reason
     return _by(_TRIO_SOURCES["explicit"], by) if by else None
+
+
+def _asyncio_took_ctrl_c(exc: BaseException) -> bool:
+    """Whether asyncio's runner (``asyncio.run``, ``anyio.run``, on uvloop too) took a Ctrl-C:
+    it cancels the main task with no message, and raises ``KeyboardInterrupt`` only once the
+    task is done, so a block it cancels says nothing of it. Its SIGINT handler, while it
+    runs, is a ``partial`` of its ``_on_sigint``, which counts the interrupts it took."""
+    asyncio = sys.modules.get("asyncio")  # not loaded: no asyncio cancellation to read
+    if asyncio is None or not isinstance(exc, asyncio.CancelledError):
+        return False
+    handler = signal.getsignal(signal.SIGINT)
+    runner = getattr(getattr(handler, "func", None), "__self__", None)
+    count = getattr(runner, "_interrupt_count", None)
+    return isinstance(count, int) and count > 0
 
 
 def _by(words: str, task: object) -> str:

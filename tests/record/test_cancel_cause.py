@@ -5,6 +5,8 @@ the recorder writes it: a developer debugging timeouts read only ``interrupted``
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.record._cancel_cause import cancel_cause
 
 from ..codex_oracle import reduced_by_both
+from ..conftest import LOOP_NAMES
 from .recorder_support import bundle_in, of_type, payload
 
 pytestmark = pytest.mark.anyio
@@ -148,3 +151,47 @@ def test_a_cancellation_nested_in_groups_is_found_nine_deep() -> None:
         leaf = BaseExceptionGroup("g", [leaf, asyncio.CancelledError("other")])
     assert cancel_cause(leaf) == "shutting down"
     assert cancel_cause(BaseExceptionGroup("g", [leaf])) is None
+
+
+#: An agent stopped by Ctrl-C (a real SIGINT) in a tool call: argv is the traces root and
+#: the loop (``asyncio``, ``uvloop``, ``trio``).
+_CTRL_C = """
+import os, signal, sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main():
+    async with open_rollout(sys.argv[1], model="m") as rollout:
+        async with rollout.root.turn() as turn:
+            async with turn.tool_call("c1", "slow", arguments="{}"):
+                os.kill(os.getpid(), signal.SIGINT)
+                await anyio.sleep(5)
+
+loop = sys.argv[2]
+options = {"use_uvloop": True} if loop == "uvloop" else {}
+try:
+    anyio.run(main, backend="trio" if loop == "trio" else "asyncio", backend_options=options)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("loop", LOOP_NAMES)
+def test_ctrl_c_is_said_on_every_loop(tmp_path: Path, loop: str) -> None:
+    """Ctrl-C read ``Ctrl-C (KeyboardInterrupt)`` on trio only: asyncio's runner cancels the
+    main task with no message (then raises ``KeyboardInterrupt``), which read as nothing."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C, str(tmp_path), loop],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "interrupted", done.stderr
+    bundle = bundle_in(tmp_path)
+    causes = [
+        payload(bundle, e["payload"]["event_payload"])["cause"]
+        for e in of_type(bundle, "protocol_event_observed")
+        if e["payload"]["event_type"] == CANCEL_CAUSE_EVENT
+    ]
+    assert causes == ["Ctrl-C (KeyboardInterrupt)"] * 2  # the tool call, then its turn
+    reduced_by_both(bundle)
