@@ -25,7 +25,7 @@ from .view.diff import AmbiguousAgent, build_diff, step_name
 from .view.diff_text import replaced_by
 from .view.rollout_metadata import read_metadata
 from .view.show_format import clip
-from .view.visible import visible
+from .view.visible import one_line, visible
 
 #: ``diff --exit-code``'s status when something differs (view/commands.py's ``DIFFER_EXIT``).
 _DIFFER_EXIT = 3
@@ -130,8 +130,10 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(json_line(entry) + "\n")
     else:
         # tool names, arguments, metadata values and paths are the agents' and the user's:
-        # their control characters spelled out, as ``show`` prints them
-        out.write("".join(visible(line) + "\n" for line in pairs_text(args.by, results)))
+        # their control characters spelled out, as ``show`` prints them, and their newlines
+        # (each of these lines is one pair's, or says one thing)
+        lines = pairs_text(args.by, results)
+        out.write("".join(visible(one_line(line)) + "\n" for line in lines))
     differ = any(not entry["alike"] for entry in results)
     return _DIFFER_EXIT if args.exit_code and differ else 0
 

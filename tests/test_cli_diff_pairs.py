@@ -178,3 +178,20 @@ def test_json_names_a_bundle_whose_path_is_not_utf8(tmp_path: Path) -> None:
     (pair,) = [json.loads(line) for line in text.splitlines()]
     assert os.fsencode(pair["b"]) == bytes(bundle) + b"\xff"
     assert pair["alike"] is False
+
+
+def test_a_value_or_path_with_a_newline_stays_on_its_line(tmp_path: Path) -> None:
+    """A metadata value (and so a bundle's line) with a newline in it printed a line of its
+    own choosing (here a fake ``alike:`` line): it is spelled ``\\n``, one line a pair."""
+    root = tmp_path / "runs"
+    value = "t1\nalike: t1"
+    _record(root, _SCRIPT, metadata={"task": value, "version": "v1"})
+    _record(root, _SKIPPED, metadata={"task": value, "version": "v2"})
+    _record(root, _SCRIPT, metadata={"task": "only\nv1", "version": "v1"})
+    sides = ["--by", "task", "--meta-a", "version=v1", "--meta-b", "version=v2"]
+    code, text, err = _run(str(root), *sides)
+    assert code == 0, err
+    lines = text.splitlines()
+    assert lines[0] == "by task: 2 values · 1 differ · 0 alike · 1 on one side only"
+    assert [line.split("  ")[0] for line in lines[1:3]] == ["t1\\nalike: t1", "only\\nv1"]
+    assert not any(line.startswith("alike") for line in lines)
