@@ -366,13 +366,7 @@ def resolve(
     shown = one_line(source)  # the messages' lines are their own (see ``one_line``)
     is_dir = path.is_dir()
     if latest:
-        if is_dir and looks_like_bundle(path):
-            raise SourceError(
-                f"{shown} is a bundle; --latest picks the newest bundle under a traces root"
-            )
-        found = bundles_under(path) if is_dir else []
-        if not found:
-            raise SourceError(f"--latest: {no_bundles_text(path)}")
+        found = _latest(path)
         if command == "redact":
             return str(_to_redact(path, found))
         return str(found[0].path)
@@ -419,14 +413,31 @@ def newest_pair(source: str) -> tuple[str, str]:
     Raises:
         SourceError: ``source`` is a bundle, or a root with fewer than two bundles.
     """
-    newest = resolve(source, "diff", latest=True, needs_bundle=False)
-    found = bundles_under(Path(source))
+    found = _latest(Path(source))  # one listing: a bundle landing meanwhile is not both
     if len(found) < 2:
         raise SourceError(
             f"--latest: {one_line(source)} holds one bundle; diff compares two"
             " (give A B, or a root with two runs)"
         )
-    return str(found[1].path), newest
+    return str(found[1].path), str(found[0].path)
+
+
+def _latest(path: Path) -> list[BundleInfo]:
+    """``--latest``'s bundles of the traces root ``path``, newest first.
+
+    Raises:
+        SourceError: ``path`` is a bundle, or no root with a bundle.
+    """
+    is_dir = path.is_dir()
+    if is_dir and looks_like_bundle(path):
+        raise SourceError(
+            f"{one_line(str(path))} is a bundle; --latest picks the newest bundle under a"
+            " traces root"
+        )
+    found = bundles_under(path) if is_dir else []
+    if not found:
+        raise SourceError(f"--latest: {no_bundles_text(path)}")
+    return found
 
 
 def _to_redact(root: Path, found: list[BundleInfo]) -> Path:
