@@ -40,6 +40,7 @@ _PUBLIC: dict[str, str] = {
     "agent_message": ".record",
     "open_rollout": ".record",
     "set_process_budget": ".record",
+    "diff_rollouts": ".view.diff_rollouts",
     "error_texts": ".view.error_texts",
     "reduce_bundle": ".reduce",
     "state_bytes": ".reduce",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:  # what type checkers see; tests/test_public_api.py keeps it e
     from .reduce import ReduceError as ReduceError
     from .reduce import reduce_bundle as reduce_bundle
     from .reduce import state_bytes as state_bytes
+    from .view.diff_rollouts import diff_rollouts as diff_rollouts
     from .view.error_texts import ErrorTexts as ErrorTexts
     from .view.error_texts import error_texts as error_texts
 

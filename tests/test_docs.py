@@ -337,6 +337,9 @@ _ELSEWHERE: dict[str, str] = {
     ),
     "README.md: from agents import add_trace_processor": "registers a processor for the process",
     "integrations.md: from agents import add_trace_processor": "as README.md's",
+    "viewing.md: from rollout_trace_sdk import diff_rollouts": (
+        "tests/view/test_diff_rollouts.py::test_the_docs_block_runs"
+    ),
     "exports.md: from rollout_trace_sdk.export.query import connect, run": (
         "tests/export/test_query.py::test_the_python_block_of_the_docs_runs"
     ),
