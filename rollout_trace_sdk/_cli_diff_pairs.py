@@ -27,8 +27,6 @@ from .view.rollout_metadata import read_metadata
 from .view.show_format import clip
 from .view.visible import one_line, visible
 
-#: ``diff --exit-code``'s status when something differs (view/commands.py's ``DIFFER_EXIT``).
-_DIFFER_EXIT = 3
 #: How many values the line of pairs alike names.
 _NAMED = 20
 
@@ -52,7 +50,7 @@ def side_bundles(root: Path, key: str, wanted: Sequence[MetaWanted]) -> dict[str
 def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Pair the bundles of ``args.source`` and ``args.other`` (else ``args.source`` again) by
     the metadata ``args.by`` and compare each pair."""
-    from .view.commands import ignore_patterns_compile, load_noting
+    from .view.commands import DIFFER_EXIT, ignore_patterns_compile, load_noting
 
     if args.other is None and not (args.meta_a or args.meta_b):
         print(
@@ -135,7 +133,7 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lines = pairs_text(args.by, results)
         out.write("".join(visible(one_line(line)) + "\n" for line in lines))
     differ = any(not entry["alike"] for entry in results)
-    return _DIFFER_EXIT if args.exit_code and differ else 0
+    return DIFFER_EXIT if args.exit_code and differ else 0
 
 
 def _order(value: str) -> tuple[int, Any]:
