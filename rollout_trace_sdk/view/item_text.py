@@ -101,7 +101,7 @@ def add_delivered(texts: list[str], value: str) -> None:
 CAUSE_KEY: Final = "cancel_cause"
 #: The statuses a tool call ends with when something stopped it rather than its own error
 #: (an interrupted turn aborts the calls it was running).
-_STOPPED: Final = frozenset({"aborted", "cancelled"})
+STOPPED: Final = frozenset({"aborted", "cancelled"})
 
 
 def stopped_text(status: Any, turn_status: Any, turn_text: Any, cause: Any = None) -> str | None:
@@ -124,7 +124,7 @@ def stopped_text(status: Any, turn_status: Any, turn_text: Any, cause: Any = Non
             ended badly too says more (``aborted: its turn was interrupted (deadline
             exceeded)``).
     """
-    if status not in _STOPPED:
+    if status not in STOPPED:
         return None
     if turn_status not in FAILED_STATUSES:
         return f"{status}: {cause}" if isinstance(cause, str) and cause else str(status)

@@ -33,7 +33,7 @@ from ..reduce.failures import (
     note_failure,
     put_texts,
 )
-from .item_text import CAUSE_KEY, MOST_TEXTS, cut
+from .item_text import CAUSE_KEY, MOST_TEXTS, STOPPED, cut, status_of
 from .protocol_scan import protocol_body, scan_log
 
 if TYPE_CHECKING:
@@ -48,8 +48,6 @@ _MARKERS: Final = (
     b'"turn_aborted"',
     f'"{CANCEL_CAUSE_EVENT}"'.encode(),
 )
-#: The statuses of a tool call something cut off.
-_CUT_OFF: Final = frozenset({"aborted", "cancelled"})
 #: How many closing events after a turn's end are read looking for its own (other threads'
 #: turns may end in between).
 _LOOKAHEAD: Final = 8
@@ -300,9 +298,7 @@ def cut_off(state: Mapping[str, Any]) -> bool:
     in the log: ``cancel_cause``)."""
     tools = state.get("tool_calls")
     return any(
-        isinstance(tool, Mapping)
-        and isinstance(tool.get("execution"), Mapping)
-        and tool["execution"].get("status") in _CUT_OFF
+        isinstance(tool, Mapping) and status_of(tool) in STOPPED
         for tool in (tools.values() if isinstance(tools, Mapping) else ())
     )
 
@@ -325,7 +321,7 @@ class LoggedErrors(LoggedTexts):
     def finish(self, whole: bool) -> None:
         super().finish(whole)
         put_texts(self.state, self.call_texts)
-        put_causes(self.state, self.scan.tool_causes)
+        _put_causes(self.state, self.scan.tool_causes)
         by_id = self.state.get("codex_turns")
         for turn_id, text in self.turn_texts.items():
             turn = by_id.get(turn_id) if isinstance(by_id, dict) else None
@@ -333,7 +329,7 @@ class LoggedErrors(LoggedTexts):
                 turn["error_text"] = text
 
 
-def put_causes(state: Mapping[str, Any], causes: Mapping[str, str]) -> None:
+def _put_causes(state: Mapping[str, Any], causes: Mapping[str, str]) -> None:
     """Give the tool calls ``causes`` names what cancelled them (``item_text.CAUSE_KEY``)."""
     tools = state.get("tool_calls")
     for ident, cause in causes.items():
