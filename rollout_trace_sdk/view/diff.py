@@ -5,7 +5,8 @@ failure) and the first question is where the runs stopped doing the same thing. 
 rollout is read as its *steps*, the actions it took in order: every tool call (name and
 arguments) and every message it answered with (reasoning is thinking, not an action). The
 steps of the agent with the same path in each rollout (``/root``, ``/root/worker``...) are
-aligned by :class:`difflib.SequenceMatcher` on what each step did; an aligned pair whose
+aligned by :class:`difflib.SequenceMatcher` on what each step did (``_diff_align.py``, apart
+from the reading and pairing of agents here); an aligned pair whose
 result differs (another status, another output) is a step that went otherwise, and often the
 cause of what follows. The first place the runs differ, by action or by result, is what the
 command leads with.
@@ -17,11 +18,16 @@ lays it out as ``show``'s lines.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from ._diff_align import CHANGED as CHANGED
+from ._diff_align import ONLY_A as ONLY_A
+from ._diff_align import ONLY_B as ONLY_B
+from ._diff_align import SAME as SAME
+from ._diff_align import Compare, aligned, mark_moved
+from ._diff_align import step_name as step_name
 from .model import thread_tree_order
 from .rollout_metadata import metadata_of
 from .show import transcript
@@ -29,9 +35,6 @@ from .show_format import with_json
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
 DIFF_VERSION: Final = 1
-#: The alignment of each agent's steps: steps alike, a step of each side where they differ
-#: (``diff_text`` marks them).
-SAME, CHANGED, ONLY_A, ONLY_B = "same", "changed", "only_a", "only_b"
 
 _Obj = Mapping[str, Any]
 
@@ -69,13 +72,6 @@ def _tool_step(model: _Obj, n: int, targets: Mapping[int, str]) -> dict[str, Any
         "output": output,
         "id": tool.get("call_id") or tool.get("id"),
     }
-
-
-def step_name(step: _Obj) -> str:
-    """A step's name as compared and shown: a tool call's with the agent it went to
-    (``spawn_agent → /root/writer``, as ``show`` prints it)."""
-    target = step.get("target")
-    return f"{step['name']} → {target}" if target else str(step["name"])
 
 
 def _message_step(item: _Obj, call: _Obj) -> dict[str, Any]:
@@ -156,144 +152,15 @@ def agent_tasks(model: _Obj) -> dict[int, str]:
     return tasks
 
 
-class _Compare:
-    """What two steps are compared on: the action (kind, name, arguments or text) and, unless
-    ``results`` is off, the result (status and output), with the parts ``ignore`` matches
-    masked (a process id, a timestamp, a temporary path: what differs between two runs of the
-    same thing)."""
-
-    def __init__(self, ignore: Sequence[re.Pattern[str]], *, results: bool) -> None:
-        self.ignore = ignore
-        self.results = results
-
-    def _masked(self, text: str) -> str:
-        for pattern in self.ignore:
-            text = pattern.sub("…", text)
-        return text
-
-    def task(self, text: str | None) -> str | None:
-        return None if text is None else self._masked(text)
-
-    def action(self, step: _Obj) -> tuple[str, str, str]:
-        return (step["kind"], step_name(step), self._masked(step["text"]))
-
-    def result(self, step: _Obj) -> tuple[Any, str]:
-        if not self.results:
-            return (None, "")
-        return (step["status"], self._masked(step["output"]))
-
-
-#: The most cells (A's steps times B's, the steps alike at both ends set aside) aligned
-#: exactly. ``SequenceMatcher`` is quadratic on steps repeated many times (an agent polling
-#: one command): 5,000 steps a side took 2-8 s, 15,000 34 s. Past this (~1 s at most), the
-#: steps that make up over 1% of B's are junk to it, anchoring no alignment of their own,
-#: and the steps between its anchors are walked in step (``_lockstep``).
-_EXACT_CELLS: Final = 4_000_000
-
-
-def _aligned(a: Sequence[_Obj], b: Sequence[_Obj], compare: _Compare) -> list[dict[str, Any]]:
-    """Each step of both sides once, in order: ``same`` and ``changed`` pair a step of each
-    (the same action; ``changed``: another result), ``only_a``/``only_b`` stand alone. Where
-    a run of steps was replaced by another, A's come first, as ``diff`` prints them. The
-    steps alike from the first and from the last are aligned as they are, the rest by
-    :class:`difflib.SequenceMatcher` (bounded by ``_EXACT_CELLS``)."""
-    # each distinct action as a small int: the matcher hashes every element many times, and
-    # a tuple of long strings hashes anew each time (a 2,800-step agent: 3x faster)
-    codes: dict[tuple[str, str, str], int] = {}
-    keys_a = [codes.setdefault(compare.action(s), len(codes)) for s in a]
-    keys_b = [codes.setdefault(compare.action(s), len(codes)) for s in b]
-    both = min(len(a), len(b))
-    head = next((k for k in range(both) if keys_a[k] != keys_b[k]), both)
-    tail = next((k for k in range(both - head) if keys_a[-1 - k] != keys_b[-1 - k]), both - head)
-    end_a, end_b = len(a) - tail, len(b) - tail
-    middle_a, middle_b = keys_a[head:end_a], keys_b[head:end_b]
-    exact = len(middle_a) * len(middle_b) <= _EXACT_CELLS
-    matcher = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=not exact)
-    opcodes: list[tuple[str, int, int, int, int]] = [("equal", 0, head, 0, head)]
-    for op, a0, a1, b0, b1 in matcher.get_opcodes():
-        if op == "equal" or exact:
-            opcodes.append((op, head + a0, head + a1, head + b0, head + b1))
-        else:  # between the steps the junk matcher anchored: its popular steps, in step
-            opcodes += _lockstep(middle_a, middle_b, (a0, a1, b0, b1), head)
-    opcodes.append(("equal", end_a, len(a), end_b, len(b)))
-    rows: list[dict[str, Any]] = []
-    for tag, a0, a1, b0, b1 in opcodes:
-        if tag == "equal":
-            for i, j in zip(range(a0, a1), range(b0, b1), strict=True):
-                same = compare.result(a[i]) == compare.result(b[j])
-                rows.append({"op": SAME if same else CHANGED, "a": i, "b": j})
-            continue
-        rows += [{"op": ONLY_A, "a": i, "b": None} for i in range(a0, a1)]
-        rows += [{"op": ONLY_B, "a": None, "b": j} for j in range(b0, b1)]
-    return rows
-
-
-#: How far apart (steps of A and of B together) ``_lockstep`` looks for the two sides' next
-#: step alike when they differ.
-_RESYNC: Final = 16
-
-
-def _lockstep(
-    keys_a: Sequence[int], keys_b: Sequence[int], span: tuple[int, int, int, int], offset: int
-) -> list[tuple[str, int, int, int, int]]:
-    """Opcodes for ``keys_a[a0:a1]`` against ``keys_b[b0:b1]`` (``span``) in linear time, for
-    the part of a long alignment the junk matcher left between its anchors (steps repeated
-    all along: a poll, a sleep): the two sides walked together, a step of each alike paired,
-    else the nearest pair alike within ``_RESYNC`` steps is where they go on together (what
-    is passed over is each side's alone). Indexes shifted by ``offset``."""
-    a0, a1, b0, b1 = span
-    out: list[tuple[str, int, int, int, int]] = []
-    i, j = a0, b0
-    while i < a1 and j < b1:
-        if keys_a[i] == keys_b[j]:
-            out.append(("equal", offset + i, offset + i + 1, offset + j, offset + j + 1))
-            i, j = i + 1, j + 1
-            continue
-        x, y = next(
-            (
-                (x, d - x)
-                for d in range(1, _RESYNC + 1)
-                for x in range(d + 1)
-                if i + x < a1 and j + d - x < b1 and keys_a[i + x] == keys_b[j + d - x]
-            ),
-            (1, 1),  # none near: one step of each, each alone
-        )
-        out.append(("replace", offset + i, offset + i + x, offset + j, offset + j + y))
-        i, j = i + x, j + y
-    out.append(("replace", offset + i, offset + a1, offset + j, offset + b1))
-    return out
-
-
-def _mark_moved(
-    rows: list[dict[str, Any]], a: Sequence[_Obj], b: Sequence[_Obj], compare: _Compare
-) -> None:
-    """Give a step one side took alone the same step the other side took alone elsewhere
-    (``moved``: its index on the other side): two sub-agents spawned in the other order, two
-    tool calls swapped. The alignment keeps one in place and leaves the other out on both
-    sides, which reads as a step dropped and one added unless the text says it moved."""
-    waiting: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        if row["op"] == ONLY_B:
-            waiting.setdefault(compare.action(b[row["b"]]), []).append(row)
-    for row in rows:
-        if row["op"] != ONLY_A:
-            continue
-        others = waiting.get(compare.action(a[row["a"]]))
-        if others:
-            other = others.pop(0)
-            row["moved"] = other["b"]
-            other["moved"] = row["a"]
-
-
 def _agent(
     path: str,
     a: list[dict[str, Any]] | None,
     b: list[dict[str, Any]] | None,
-    compare: _Compare,
+    compare: Compare,
     tasks: Sequence[str | None] = (None, None),
 ) -> dict[str, Any]:
-    rows = _aligned(a or [], b or [], compare)
-    _mark_moved(rows, a or [], b or [], compare)
+    rows = aligned(a or [], b or [], compare)
+    mark_moved(rows, a or [], b or [], compare)
     counts = dict.fromkeys((SAME, CHANGED, ONLY_A, ONLY_B), 0)
     for row in rows:
         counts[row["op"]] += 1
@@ -368,7 +235,7 @@ def compare_sides(
     ignore: Sequence[str] = (),
     results: bool = True,
 ) -> dict[str, Any]:
-    compare = _Compare([re.compile(pattern) for pattern in ignore], results=results)
+    compare = Compare([re.compile(pattern) for pattern in ignore], results=results)
     paths = [_agents_by_path(side.m) for side in sides]
     every = [agent_steps(side.m) for side in sides]
     asked = [agent_tasks(side.m) for side in sides]
@@ -430,7 +297,7 @@ def _named(thread: str, sides: Sequence[Any]) -> str:
 
 
 def _paired(
-    paths: Sequence[Mapping[str, int]], asked: Sequence[Mapping[int, str]], compare: _Compare
+    paths: Sequence[Mapping[str, int]], asked: Sequence[Mapping[int, str]], compare: Compare
 ) -> list[tuple[str | None, str | None]]:
     """The agents compared: each path of A with the same path of B, in A's tree order then
     B's agents A does not have; an agent only A has is paired with one only B has under the
@@ -469,7 +336,7 @@ def _unswapped(
     pairs: list[tuple[str | None, str | None]],
     paths: Sequence[Mapping[str, int]],
     asked: Sequence[Mapping[int, str]],
-    compare: _Compare,
+    compare: Compare,
 ) -> list[tuple[str | None, str | None]]:
     """``pairs`` with the agents of one parent that were asked each other's tasks paired by
     task: paths numbered in the order agents started (an Agents SDK agent run as a tool twice,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import io
-import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import anyio
 import orjson
@@ -15,14 +13,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.record import open_rollout
-from rollout_trace_sdk.view.diff import (
-    _EXACT_CELLS,
-    _aligned,
-    _Compare,
-    agent_steps,
-    agent_tasks,
-    build_diff,
-)
+from rollout_trace_sdk.view.diff import agent_steps, agent_tasks, build_diff
 from rollout_trace_sdk.view.diff_text import diff_report
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
@@ -533,54 +524,6 @@ def test_a_tool_call_no_response_asked_for_is_a_step(tmp_path: Path) -> None:
         ("tool", "setup", "completed"),
         ("message", "assistant", "completed"),
     ]
-
-
-class _Sized(difflib.SequenceMatcher[int]):
-    """The real matcher, noting the sizes it was given and whether popular steps are junk."""
-
-    given: ClassVar[list[tuple[int, int, bool]]] = []
-
-    def __init__(self, isjunk: Any = None, a: Any = "", b: Any = "", autojunk: bool = True):
-        _Sized.given.append((len(a), len(b), autojunk))
-        super().__init__(isjunk, a, b, autojunk)
-
-
-def _poll(n: int, name: str = "poll") -> dict[str, Any]:
-    return {"kind": "tool", "name": name, "text": "{}", "status": "completed", "output": str(n)}
-
-
-def _every_step_once(rows: Sequence[dict[str, Any]], a: int, b: int) -> bool:
-    """Each step of each side in one row, in order."""
-    seen_a = [row["a"] for row in rows if row["a"] is not None]
-    seen_b = [row["b"] for row in rows if row["b"] is not None]
-    return seen_a == list(range(a)) and seen_b == list(range(b))
-
-
-def test_long_agents_are_aligned_in_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An agent polling 15,000 times, B's with one step more halfway, was given whole to the
-    exact alignment (quadratic on repeated steps: 34 s); the steps alike at both ends are set
-    aside, and past ``_EXACT_CELLS`` what is left is aligned with popular steps as junk, the
-    steps between its anchors walked in step."""
-    _Sized.given = []
-    monkeypatch.setattr(difflib, "SequenceMatcher", _Sized)
-    compare = _Compare([], results=False)
-    a = [_poll(n) for n in range(15_000)]
-    b = [*a[:7_500], _poll(0, "read_file"), *a[7_500:]]
-    rows = _aligned(a, b, compare)
-    assert [row["op"] for row in rows] == ["same"] * 7_500 + ["only_b"] + ["same"] * 7_500
-    a = [_poll(n, "poll" if n % 2 else "sleep") for n in range(6_000)]
-    b = [*a[:100], _poll(0, "read_file"), *a[100:2_000], _poll(0), *a[2_000:3_000], *a[3_001:]]
-    rows = _aligned(a, b, compare)  # past _EXACT_CELLS: every step popular, walked in step
-    ops = [row["op"] for row in rows]
-    assert (ops.count("same"), ops.count("only_a"), ops.count("only_b")) == (5_999, 1, 2)
-    assert [row["b"] for row in rows if row["op"] == "only_b"] == [100, 2_001]
-    random.seed(345151)
-    a = [_poll(0, random.choice("xy")) for _ in range(4_000)]
-    b = [_poll(0, random.choice("xy")) for _ in range(4_000)]
-    rows = _aligned(a, b, compare)
-    assert _every_step_once(rows, 4_000, 4_000)
-    exact = [(n, m) for n, m, autojunk in _Sized.given if not autojunk]
-    assert all(n * m <= _EXACT_CELLS for n, m in exact), _Sized.given
 
 
 def test_an_agent_with_no_model_call_was_not_asked_otherwise(tmp_path: Path) -> None:
