@@ -292,6 +292,12 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Compare two rollouts (``view/diff.py``, ``view/diff_text.py``): text, or JSON with ``--json``."""
     from .diff_text import diff_report
 
+    if args.meta_a or args.meta_b:  # not left unused: the user meant to pick bundles
+        print(
+            "rollout-trace diff: --meta-a and --meta-b pick each side's bundles, only with --by KEY",
+            file=err,
+        )
+        return 2
     ignore: list[str] = args.ignore or []
     if not ignore_patterns_compile(ignore, err):
         return 2

@@ -406,6 +406,9 @@ def test_each_agent_s_cost_and_each_run_s_metadata(tmp_path: Path) -> None:
     [
         (["--ignore", "("], "--ignore '(': missing )", 2),
         (["--thread", "/root/x"], "no agent '/root/x' in either rollout", 1),
+        # --meta-a/--meta-b pick the bundles --by pairs: without it they were ignored
+        (["--meta-a", "version=v1"], "--meta-a and --meta-b pick each side's bundles", 2),
+        (["--meta-b", "version=v2"], "only with --by KEY", 2),
     ],
 )
 def test_cli_refuses_clearly(tmp_path: Path, argv: list[str], message: str, code: int) -> None:
