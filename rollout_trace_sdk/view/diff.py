@@ -191,7 +191,20 @@ def _agent(
 
 
 def _agents_by_path(model: _Obj) -> dict[str, int]:
-    return {str(model["threads"][t]["path"]): t for t in thread_tree_order(model["threads"])}
+    """Each agent (its index in the view model's threads) by its path, in tree order; a path
+    used again (an agent spawned under a name an agent that ended had) names its next agents
+    ``/root/helper#2``, ``#3``..., as the recorder renames an id used again, so each is
+    compared with its counterpart of the other side (the last alone was)."""
+    threads = model["threads"]
+    by_path: dict[str, int] = {}
+    for t in thread_tree_order(threads):
+        path = key = str(threads[t]["path"])
+        again = 1
+        while key in by_path:
+            again += 1
+            key = f"{path}#{again}"
+        by_path[key] = t
+    return by_path
 
 
 def build_diff(
@@ -242,7 +255,8 @@ def compare_sides(
     used = [agent_usage(side.m) for side in sides]
     pairs = _paired(paths, asked, compare)
     if thread is not None:
-        path = _named(thread, sides)
+        # a path of either side (``/root/helper#2`` too), else a nickname
+        path = thread if thread in paths[0] or thread in paths[1] else _named(thread, sides)
         pairs = [pair for pair in pairs if path in pair]
     agents = []
     for pair in pairs:

@@ -485,6 +485,49 @@ def test_a_handoff_to_another_agent_is_another_step(tmp_path: Path) -> None:
     assert "⚙ spawn_agent → /root/writer {}" in text
 
 
+def _spawned_twice(root: Path, commands: Sequence[str]) -> Any:
+    """A rollout whose root spawns ``/root/helper`` once per command, one after another (the
+    first done before the next starts: two threads of one path), each running its command."""
+
+    async def record() -> None:
+        async with open_rollout(root, model="m") as rollout:
+            for n, command in enumerate(commands):
+                child = rollout.root.spawn("helper")
+                async with child, child.turn() as turn:
+                    task = {"role": "user", "content": "Clean up."}
+                    turn.accept(task)
+                    call = {"type": "function_call", "call_id": f"h{n}", "name": command}
+                    call["arguments"] = "{}"
+                    async with turn.inference({"input": [task]}) as inference:
+                        inference.completed(output_items=[call], token_usage=_USED)
+                    async with turn.tool_call(f"h{n}", command, arguments="{}") as tool:
+                        output = {"type": "function_call_output", "call_id": f"h{n}"}
+                        tool.completed({**output, "output": "ok"})
+
+    root.mkdir(parents=True)
+    anyio.run(record)
+    (bundle,) = root.glob("trace-*")
+    return load_state(bundle)
+
+
+def test_two_agents_of_one_path_are_both_compared(tmp_path: Path) -> None:
+    """An agent path used again (a helper spawned after the first one ended) names two
+    agents: each is compared with its counterpart, the second as ``/root/helper#2`` (only the
+    last was: the first helpers' other steps read alike)."""
+    a = _spawned_twice(tmp_path / "a", ["ls", "ls"])
+    b = _spawned_twice(tmp_path / "b", ["rm", "ls"])
+    diff = build_diff(a, b)
+    assert [agent["path"] for agent in diff["agents"]] == [
+        "/root",
+        "/root/helper",
+        "/root/helper#2",
+    ]
+    assert [agent["alike"] for agent in diff["agents"]] == [True, False, True]
+    assert diff["alike"] is False
+    assert build_diff(a, b, thread="/root/helper#2")["alike"] is True
+    assert build_diff(a, b, thread="/root/helper")["alike"] is False
+
+
 def test_an_agent_s_task_is_what_it_was_asked_not_its_instructions(tmp_path: Path) -> None:
     """The task compared is the first request's user messages (or another agent's), not the
     developer instructions nor an assistant message sent with them: two versions of an agent
