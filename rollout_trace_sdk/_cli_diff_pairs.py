@@ -31,7 +31,7 @@ from .view.visible import one_line, visible
 _NAMED = 20
 
 
-def side_bundles(root: Path, key: str, wanted: Sequence[MetaWanted]) -> dict[str, Path]:
+def _side_bundles(root: Path, key: str, wanted: Sequence[MetaWanted]) -> dict[str, Path]:
     """The bundles under ``root`` whose metadata holds ``key`` and every ``wanted``, by the
     key's value (as JSON text: ``"t12"``, ``17``); the newest bundle of a value when several
     have it (a task run again). Bundles still being recorded are left out: their rollout
@@ -82,7 +82,7 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 file=err,
             )
             return 1
-    sides = [side_bundles(root, args.by, side) for root, side in zip(roots, wanted, strict=True)]
+    sides = [_side_bundles(root, args.by, side) for root, side in zip(roots, wanted, strict=True)]
     if not sides[0] and not sides[1]:
         said = f"rollout-trace diff: no bundle under {roots[0]} has metadata {args.by!r}"
         print(visible(said), file=err)
@@ -130,7 +130,7 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # tool names, arguments, metadata values and paths are the agents' and the user's:
         # their control characters spelled out, as ``show`` prints them, and their newlines
         # (each of these lines is one pair's, or says one thing)
-        lines = pairs_text(args.by, results)
+        lines = _pairs_text(args.by, results)
         out.write("".join(visible(one_line(line)) + "\n" for line in lines))
     differ = any(not entry["alike"] for entry in results)
     return DIFFER_EXIT if args.exit_code and differ else 0
@@ -144,7 +144,7 @@ def _order(value: str) -> tuple[int, Any]:
     return (1, value)
 
 
-def pairs_text(by: str, results: Sequence[dict[str, Any]]) -> list[str]:
+def _pairs_text(by: str, results: Sequence[dict[str, Any]]) -> list[str]:
     """The text: a count line, a line per pair that differs (the first agent that differs
     and where, the tokens each side used), the pairs alike, the values of one side only."""
     differ = [e for e in results if e["diff"] is not None and not e["alike"]]

@@ -248,11 +248,26 @@ def compare_sides(
     ignore: Sequence[str] = (),
     results: bool = True,
 ) -> dict[str, Any]:
+    """:func:`build_diff` on each rollout's transcript already built: ``diff_text`` builds
+    them once for the comparison and for each rollout's header lines.
+
+    Args:
+        sides: each rollout's ``show.transcript`` (its view model is ``.m``), A then B.
+        states: the reduced states they were built from (each rollout's metadata).
+        thread: ignore: results: as :func:`build_diff` takes them.
+
+    Returns:
+        What :func:`build_diff` returns.
+
+    Raises:
+        AmbiguousAgent: ``thread`` is a nickname more than one agent has.
+        LookupError: ``thread`` is an agent of neither rollout.
+    """
     compare = Compare([re.compile(pattern) for pattern in ignore], results=results)
     paths = [_agents_by_path(side.m) for side in sides]
     every = [agent_steps(side.m) for side in sides]
     asked = [agent_tasks(side.m) for side in sides]
-    used = [agent_usage(side.m) for side in sides]
+    used = [_agent_usage(side.m) for side in sides]
     pairs = _paired(paths, asked, compare)
     if thread is not None:
         # a path of either side (``/root/helper#2`` too), else a nickname
@@ -393,7 +408,7 @@ def _unswapped(
     return out
 
 
-def agent_usage(model: _Obj) -> dict[int, dict[str, Any]]:
+def _agent_usage(model: _Obj) -> dict[int, dict[str, Any]]:
     """Each agent's cost (by its index in the view model's threads): its inference calls,
     their input and output tokens (None: no call reported usage) and its lifetime in ms
     (None: still running). Which version of an agent is dearer or slower is the next

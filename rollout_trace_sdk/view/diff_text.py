@@ -33,7 +33,7 @@ def diff_report(
     states = (state_a, state_b)
     sides = [transcript(state) for state in states]
     diff = compare_sides(sides, states, **options)
-    return diff, diff_lines(diff, sides, steps=steps, context=context)
+    return diff, _diff_lines(diff, sides, steps=steps, context=context)
 
 
 #: Past this many agents alike (or only in one rollout), they are named on one line, not
@@ -43,7 +43,7 @@ _LISTED: Final = 10
 _NAMED: Final = 5
 
 
-def diff_lines(
+def _diff_lines(
     diff: _Obj, sides: Sequence[Any], *, steps: bool = False, context: int | None = None
 ) -> list[Line]:
     """``diff`` laid out for a terminal: each rollout's line (as ``show`` heads it), then per
