@@ -32,3 +32,8 @@ WHOLE_JSON_CALLS: Final = frozenset(
 )
 #: The outputs both reducers keep whole as their JSON, likewise.
 WHOLE_JSON_OUTPUTS: Final = frozenset({"tool_search_output", "mcp_tool_call_output"})
+
+#: How Codex's envelope of a message between agents ends (``Message Type``, ``Task name``,
+#: ``Sender`` lines, then this): the text delivered follows it. The recorder writes it
+#: (``record/items.py``); ``diff`` reads an agent's task after it.
+ENVELOPE_PAYLOAD: Final = "\nPayload:\n"

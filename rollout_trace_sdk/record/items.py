@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from ..model.items import ENVELOPE_PAYLOAD
 from ._call_ids import (
     CALL_OUTPUT_TYPES,
     MENTIONS,
@@ -384,7 +385,9 @@ def agent_message(
 
 
 def _header(message_type: MessageType, task_name: str, sender: str) -> str:
-    return f"Message Type: {message_type}\nTask name: {task_name}\nSender: {sender}\nPayload:\n"
+    return (
+        f"Message Type: {message_type}\nTask name: {task_name}\nSender: {sender}{ENVELOPE_PAYLOAD}"
+    )
 
 
 def task_message(

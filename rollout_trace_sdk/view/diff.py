@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from ..model.items import ENVELOPE_PAYLOAD
 from ._diff_align import CHANGED as CHANGED
 from ._diff_align import ONLY_A as ONLY_A
 from ._diff_align import ONLY_B as ONLY_B
@@ -146,7 +147,7 @@ def agent_tasks(model: _Obj) -> dict[int, str]:
                 continue
             text = str(item.get("text") or "")
             if item.get("from"):  # Codex's envelope: Message Type, Task name, Sender, Payload
-                text = text.partition("\nPayload:\n")[2] or text
+                text = text.partition(ENVELOPE_PAYLOAD)[2] or text
             texts.append(text)
         tasks[t] = "\n".join(texts)
     return tasks
