@@ -104,6 +104,13 @@ CAUSE_KEY: Final = "cancel_cause"
 STOPPED: Final = frozenset({"aborted", "cancelled"})
 
 
+def with_cause(text: str, cause: str | None) -> str:
+    """A turn's closing text with what cancelled it after it, ``interrupted (deadline
+    exceeded)``: the form :func:`stopped_text` reads back for the calls the turn cut off
+    (``turn_errors`` writes it)."""
+    return f"{text} ({cause})" if cause else text
+
+
 def stopped_text(status: Any, turn_status: Any, turn_text: Any, cause: Any = None) -> str | None:
     """What happened to a tool call aborted or cancelled with no error text of its own: its
     status, and how its turn ended when that ended badly too: ``aborted: its turn was
@@ -130,6 +137,7 @@ def stopped_text(status: Any, turn_status: Any, turn_text: Any, cause: Any = Non
         return f"{status}: {cause}" if isinstance(cause, str) and cause else str(status)
     line = first_line(turn_text if isinstance(turn_text, str) else "")
     # a turn_aborted reason (interrupted, replaced), with what cancelled the turn after it
+    # (``with_cause``)
     reason = re.fullmatch(r"([a-z_]+)( \(.*\))?", line)
     if reason:
         return f"{status}: its turn was {reason[1].replace('_', ' ')}{reason[2] or ''}"

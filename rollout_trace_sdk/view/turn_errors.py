@@ -33,7 +33,7 @@ from ..reduce.failures import (
     note_failure,
     put_texts,
 )
-from .item_text import CAUSE_KEY, MOST_TEXTS, STOPPED, cut, status_of
+from .item_text import CAUSE_KEY, MOST_TEXTS, STOPPED, cut, status_of, with_cause
 from .protocol_scan import protocol_body, scan_log
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class _TurnScan:
                 text = _closing_text(body)
                 if text:
                     cause = self.causes.pop(turn, None)
-                    self.texts[turn] = cut(f"{text} ({cause})" if cause else text)
+                    self.texts[turn] = cut(with_cause(text, cause))
                     del self.pending[turn]
                 else:
                     self._resolve(turn)
