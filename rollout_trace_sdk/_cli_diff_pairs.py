@@ -208,6 +208,8 @@ def _step(step: dict[str, Any]) -> str:
     text = clip(str(step["text"]), False, lines=1, chars=60)
     if step["kind"] == "message":
         return f"{step['name']}: {text}"
+    if step["kind"] == "item":  # its words name it: ``⌕ web search: "…"``
+        return f"{text} ({step['status']})"
     return f"{step_name(step)} {text} ({step['status']})"
 
 

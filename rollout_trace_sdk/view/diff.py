@@ -32,12 +32,15 @@ from ._diff_align import step_name as step_name
 from .model import thread_tree_order
 from .rollout_metadata import metadata_of
 from .show import transcript
-from .show_format import with_json
+from .show_format import action_label, with_json
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
 DIFF_VERSION: Final = 1
 
 _Obj = Mapping[str, Any]
+#: Response items that are not actions: thinking, and the messages every role but the
+#: assistant's (``show`` prints them otherwise).
+_NOT_STEPS: Final = frozenset({"reasoning", "message"})
 
 
 def _targets(model: _Obj) -> dict[int, str]:
@@ -56,12 +59,18 @@ def _targets(model: _Obj) -> dict[int, str]:
 
 
 def _tool_step(model: _Obj, n: int, targets: Mapping[int, str]) -> dict[str, Any]:
+    """A tool call's step, its arguments and output read as ``show`` reads them: the model's
+    items, else the call's previews, its terminal command (a call a code cell made has no
+    item of its own: all of them read alike) and the answer its raw result holds (one no
+    later request carried: a compaction replaced it first, the run stopped after it)."""
     tool = model["tools"][n]
     items = model["items"]
     args = "\n".join(with_json(items[ix], True) for ix in tool.get("ci", ())) or str(
-        tool.get("input_preview") or tool.get("message_preview") or ""
+        tool.get("input_preview") or tool.get("message_preview") or _command(model, tool)
     )
-    output = "\n".join(with_json(items[ix], True) for ix in tool.get("oi", ()))
+    output = "\n".join(with_json(items[ix], True) for ix in tool.get("oi", ())) or str(
+        tool.get("output_preview") or tool.get("result") or ""
+    )
     return {
         "kind": "tool",
         "name": str(tool.get("name")),
@@ -72,6 +81,32 @@ def _tool_step(model: _Obj, n: int, targets: Mapping[int, str]) -> dict[str, Any
         "status": tool.get("st"),
         "output": output,
         "id": tool.get("call_id") or tool.get("id"),
+    }
+
+
+def _command(model: _Obj, tool: _Obj) -> str:
+    """The command line of the terminal operation ``tool`` ran (``$ …``, as ``show`` prints
+    it), or ``""``."""
+    op = tool.get("op")
+    ops = model.get("ops", ())
+    if not isinstance(op, int) or not 0 <= op < len(ops) or not ops[op].get("command"):
+        return ""
+    return f"$ {ops[op]['command']}"
+
+
+def _item_step(item: _Obj, call: _Obj) -> dict[str, Any]:
+    """A response item no tool call records (a web search the model ran on the server, a
+    local shell call, a generated image): an action all the same, named and worded as
+    ``show`` prints it (``⌕ web search: "…"``; its JSON, ids and all, left out)."""
+    label = action_label(item.get("kind"), str(item.get("json") or item.get("text") or ""))
+    text = str(item.get("text") or "")
+    return {
+        "kind": "item",
+        "name": label,
+        "text": text if item.get("json") else f"{label}: {text}",
+        "status": call.get("st"),
+        "output": "",
+        "id": item.get("call_id") or item.get("id"),
     }
 
 
@@ -111,6 +146,9 @@ def agent_steps(model: _Obj) -> dict[int, list[dict[str, Any]]]:
             item = model["items"][ix]
             if item.get("kind") == "message" and item.get("role") == "assistant":
                 step = (int(call.get("q") or 0), position, _message_step(item, call))
+                keyed.setdefault(t, []).append(step)
+            elif item.get("kind") not in _NOT_STEPS and n is None:
+                step = (int(call.get("q") or 0), position, _item_step(item, call))
                 keyed.setdefault(t, []).append(step)
     for n, tool in enumerate(tools):
         if n not in placed:  # a call no recorded response asked for

@@ -252,6 +252,11 @@ def _step_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
             (f"{step['name']}: ", "bold"),
             (clip(step["text"], False, lines=1, chars=_SHOWN_CHARS), ""),
         )
+    if step["kind"] == "item":  # the model's own action, words as ``show`` prints them
+        return (
+            (clip(step["text"], False, lines=1, chars=_SHOWN_CHARS) + " · ", "cyan"),
+            *_result_parts(step),
+        )
     return (
         ("⚙ ", "yellow"),
         (f"{step_name(step)} ", "bold yellow"),

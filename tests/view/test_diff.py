@@ -598,3 +598,101 @@ def test_an_agent_with_no_model_call_was_not_asked_otherwise(tmp_path: Path) -> 
     (helper,) = [agent for agent in diff["agents"] if agent["path"] == "/root/helper"]
     assert (helper["task_a"], helper["task_b"]) == ("Do the task.", None)
     assert (helper["same_task"], helper["alike"], diff["alike"]) == (True, True, True)
+
+
+def _codex_like(root: Path, *, search: str | None, cell_cmd: str, last_output: str) -> Path:
+    """A rollout shaped as Codex writes one (user53): a web search the model ran on the
+    server (an item of its response, no tool call) when ``search`` is given, a code cell
+    whose nested exec_command runs ``cell_cmd`` (no model-visible item: only its terminal
+    command says what it ran), then a last tool call whose answer no request carried (the
+    run stopped after it: only its raw result holds ``last_output``)."""
+
+    async def record() -> None:
+        async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+            turn.accept({"role": "user", "content": "Fix the greeting."})
+            items: list[Any] = []
+            if search is not None:
+                action = {"type": "search", "query": search}
+                items.append({"type": "web_search_call", "id": "ws_1", "status": "completed",
+                              "action": action})  # fmt: skip
+            cell_call = {"type": "custom_tool_call", "name": "exec", "call_id": "c1",
+                         "input": "await tools.exec_command({cmd})"}  # fmt: skip
+            async with turn.inference({"input": []}) as inference:
+                inference.completed(output_items=[*items, cell_call], token_usage=_USED)
+            async with turn.tool_call("c1", "exec", input=cell_call["input"]) as tool:
+                cell = tool.code_cell("1", cell_call["input"])
+                async with cell.tool_call("e1", "exec_command", runtime_tool_id="tool-1") as inner:
+                    shell = inner.exec_started(["/bin/bash", "-lc", cell_cmd], process_id=7)
+                    shell.exited(0, "done")
+                    inner.completed_value("done")
+                cell.finished([{"type": "input_text", "text": "done"}])
+                tool.completed({"type": "custom_tool_call_output", "call_id": "c1",
+                                "output": "done"})  # fmt: skip
+            last = call("exec_command", '{"cmd":"cat hello.txt"}', "c2")
+            async with turn.inference({"input": []}) as inference:
+                inference.completed(output_items=[last], token_usage=_USED)
+            async with turn.tool_call("c2", "exec_command", arguments=last["arguments"]) as tool:
+                tool.completed({"type": "function_call_output", "call_id": "c2",
+                                "output": last_output})  # fmt: skip
+
+    root.mkdir(parents=True, exist_ok=True)
+    anyio.run(record)
+    (bundle,) = root.glob("trace-*")
+    return bundle
+
+
+def call(name: str, arguments: str, call_id: str) -> dict[str, Any]:
+    return {"type": "function_call", "name": name, "arguments": arguments, "call_id": call_id}
+
+
+def _codex_diff(tmp_path: Path, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    base = {"search": None, "cell_cmd": "cat hello.txt", "last_output": "hello world"}
+    return build_diff(
+        load_state(_codex_like(tmp_path / "a", **{**base, **a})),
+        load_state(_codex_like(tmp_path / "b", **{**base, **b})),
+    )
+
+
+def test_a_web_search_the_model_ran_is_a_step(tmp_path: Path) -> None:
+    """B's model searched the web before its first call: diff said `every step alike`
+    (a search is an item of the response, not a tool call), now B's step 1 is the search,
+    in words as `show` prints it (user53)."""
+    diff = _codex_diff(tmp_path, {}, {"search": "greeting spelling"})
+    root = diff["agents"][0]
+    assert diff["alike"] is False
+    assert root["rows"][root["first_other_step"]] == {"op": "only_b", "a": None, "b": 0}
+    assert root["b"][0]["kind"] == "item"
+    assert root["b"][0]["text"] == '⌕ web search: "greeting spelling"'
+    out = io.StringIO()
+    a, b = (next((tmp_path / side).glob("trace-*")) for side in "ab")
+    assert main(["diff", str(a), str(b)], out=out, err=io.StringIO()) == 0
+    assert 'B   1  ⌕ web search: "greeting spelling" · completed' in out.getvalue()
+    searched = _codex_diff(tmp_path / "again", {"search": "x"}, {"search": "y"})
+    assert searched["alike"] is False  # another query is another step
+
+
+def test_a_call_a_code_cell_made_is_told_by_its_command(tmp_path: Path) -> None:
+    """A cell's nested exec_command has no item of the model's: every one read as
+    `exec_command` with no arguments, alike whatever it ran; now its terminal command is
+    its text, as `show` prints it (user53)."""
+    diff = _codex_diff(tmp_path, {}, {"cell_cmd": "rm hello.txt"})
+    root = diff["agents"][0]
+    assert diff["alike"] is False
+    texts = [(s["name"], s["text"]) for s in root["a"]]
+    assert ("exec_command", "$ /bin/bash -lc cat hello.txt") in texts
+    assert ("exec_command", "$ /bin/bash -lc rm hello.txt") in [
+        (s["name"], s["text"]) for s in root["b"]
+    ]
+
+
+def test_an_answer_no_request_carried_is_compared(tmp_path: Path) -> None:
+    """The last call's output is in its raw result alone (no later request carried it; a
+    compaction replacing it reads the same): both read "" and the two runs `alike`, though
+    `show` prints each answer; now it is compared (user53)."""
+    diff = _codex_diff(tmp_path, {}, {"last_output": "cat: hello.txt: No such file"})
+    root = diff["agents"][0]
+    assert diff["alike"] is False
+    assert root["rows"][root["first_difference"]]["op"] == "changed"
+    assert root["a"][-1]["output"] == "hello world"
+    alike = _codex_diff(tmp_path / "again", {}, {})
+    assert alike["alike"] is True
