@@ -48,10 +48,17 @@ class Compare:
     def action(self, step: _Obj) -> tuple[str, str, str]:
         return (step["kind"], step_name(step), self._masked(step["text"]))
 
-    def result(self, step: _Obj) -> tuple[Any, str]:
+    def same_result(self, a: _Obj, b: _Obj) -> bool:
+        """Whether two steps got the same result; an output a capture limit cut or left out
+        on either side is not known (``output_unknown``): only the statuses are compared
+        (one run recorded under ``max_payload_bytes`` read as every call answered otherwise)."""
         if not self.results:
-            return (None, "")
-        return (step["status"], self._masked(step["output"]))
+            return True
+        if a["status"] != b["status"]:
+            return False
+        if a.get("output_unknown") or b.get("output_unknown"):
+            return True
+        return self._masked(a["output"]) == self._masked(b["output"])
 
 
 #: The most cells (A's steps times B's, the steps alike at both ends set aside) aligned
@@ -91,7 +98,7 @@ def aligned(a: Sequence[_Obj], b: Sequence[_Obj], compare: Compare) -> list[dict
     for tag, a0, a1, b0, b1 in opcodes:
         if tag == "equal":
             for i, j in zip(range(a0, a1), range(b0, b1), strict=True):
-                same = compare.result(a[i]) == compare.result(b[j])
+                same = compare.same_result(a[i], b[j])
                 rows.append({"op": SAME if same else CHANGED, "a": i, "b": j})
             continue
         rows += [{"op": ONLY_A, "a": i, "b": None} for i in range(a0, a1)]

@@ -268,4 +268,5 @@ def _step_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
 def _result_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
     status = str(step["status"])
     output = clip(step["output"], False, lines=1, chars=_SHOWN_CHARS) if step["output"] else ""
+    output = output or str(step.get("output_unknown") or "")
     return ((status, status_style(step["status"])), (f" → {output}" if output else "", ""))

@@ -600,15 +600,19 @@ def test_an_agent_with_no_model_call_was_not_asked_otherwise(tmp_path: Path) -> 
     assert (helper["same_task"], helper["alike"], diff["alike"]) == (True, True, True)
 
 
-def _codex_like(root: Path, *, search: str | None, cell_cmd: str, last_output: str) -> Path:
+def _codex_like(
+    root: Path, *, search: str | None, cell_cmd: str, last_output: str, limit: int | None = None
+) -> Path:
     """A rollout shaped as Codex writes one (user53): a web search the model ran on the
     server (an item of its response, no tool call) when ``search`` is given, a code cell
     whose nested exec_command runs ``cell_cmd`` (no model-visible item: only its terminal
     command says what it ran), then a last tool call whose answer no request carried (the
-    run stopped after it: only its raw result holds ``last_output``)."""
+    run stopped after it: only its raw result holds ``last_output``); ``limit``: recorded
+    under that ``max_payload_bytes``."""
 
     async def record() -> None:
-        async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        recording = open_rollout(root, model="m", schema_version=3, max_payload_bytes=limit)
+        async with recording as rollout, rollout.root.turn() as turn:
             turn.accept({"role": "user", "content": "Fix the greeting."})
             items: list[Any] = []
             if search is not None:
@@ -696,3 +700,23 @@ def test_an_answer_no_request_carried_is_compared(tmp_path: Path) -> None:
     assert root["a"][-1]["output"] == "hello world"
     alike = _codex_diff(tmp_path / "again", {}, {})
     assert alike["alike"] is True
+
+
+def test_a_result_a_capture_limit_cut_is_not_another_result(tmp_path: Path) -> None:
+    """B was recorded under `max_payload_bytes`, which cut its last call's result: its output
+    read "", and the call `the same call, another result` (every call of a Codex run under
+    `-c rollout_trace.max_payload_bytes=200` did). Not known is not another: the statuses
+    are compared, and the text says what the limit kept (user53)."""
+    long = "hello world\n" * 200
+    diff = _codex_diff(tmp_path, {"last_output": long}, {"last_output": long, "limit": 1000})
+    root = diff["agents"][0]
+    assert root["b"][-1]["output"] == ""
+    assert root["b"][-1]["output_unknown"].startswith("[result raw_payload:")
+    assert "truncated" in root["b"][-1]["output_unknown"]
+    assert diff["alike"] is True, root["rows"]
+    a, b = (next((tmp_path / side).glob("trace-*")) for side in "ab")
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), "--thread", "/root"], out=out, err=io.StringIO()) == 0
+    assert "every step alike" in out.getvalue()
+    failed = _codex_diff(tmp_path / "failed", {"last_output": long}, {"limit": 1000})
+    assert failed["alike"] is False  # a result known on both sides is still compared
