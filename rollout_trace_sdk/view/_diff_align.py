@@ -48,6 +48,15 @@ class Compare:
     def action(self, step: _Obj) -> tuple[str, str, str]:
         return (step["kind"], step_name(step), self._masked(step["text"]))
 
+    def other_line(self, a: _Obj, b: _Obj) -> int:
+        """The first line (from 0) where two outputs differ once masked: where ``diff``
+        shows them from. Codex's outputs start alike-looking (``Chunk ID: 9f9426``, ``Wall
+        time: …``), so their first lines, cut, read the same on both sides."""
+        lines_a = self._masked(a["output"]).split("\n")
+        lines_b = self._masked(b["output"]).split("\n")
+        pairs = zip(lines_a, lines_b, strict=False)
+        return next((k for k, (x, y) in enumerate(pairs) if x != y), 0)
+
     def same_result(self, a: _Obj, b: _Obj) -> bool:
         """Whether two steps got the same result; an output a capture limit cut or left out
         on either side is not known (``output_unknown``): only the statuses are compared
@@ -98,8 +107,11 @@ def aligned(a: Sequence[_Obj], b: Sequence[_Obj], compare: Compare) -> list[dict
     for tag, a0, a1, b0, b1 in opcodes:
         if tag == "equal":
             for i, j in zip(range(a0, a1), range(b0, b1), strict=True):
-                same = compare.same_result(a[i], b[j])
-                rows.append({"op": SAME if same else CHANGED, "a": i, "b": j})
+                if compare.same_result(a[i], b[j]):
+                    rows.append({"op": SAME, "a": i, "b": j})
+                else:
+                    line = compare.other_line(a[i], b[j])
+                    rows.append({"op": CHANGED, "a": i, "b": j, "line": line})
             continue
         rows += [{"op": ONLY_A, "a": i, "b": None} for i in range(a0, a1)]
         rows += [{"op": ONLY_B, "a": None, "b": j} for j in range(b0, b1)]

@@ -226,9 +226,8 @@ def _pair(agent: _Obj, row: _Obj, *, indent: int) -> Iterator[Line]:
     for side in ("a", "b"):
         if row[side] is not None:
             step = agent[side][row[side]]
-            yield Line(
-                indent, ((f"{side.upper()} {row[side] + 1:>3}  ", "bold"), *_step_parts(step))
-            )
+            parts = _step_parts(step, row.get("line") or 0)
+            yield Line(indent, ((f"{side.upper()} {row[side] + 1:>3}  ", "bold"), *parts))
 
 
 _MARKS: Final = {SAME: "  ", CHANGED: "~ ", ONLY_A: "- ", ONLY_B: "+ "}
@@ -241,12 +240,13 @@ def _row(agent: _Obj, row: _Obj) -> Iterator[Line]:
     )
     side = "a" if row["a"] is not None else "b"
     mark = (_MARKS[row["op"]] + numbers + "  ", _MARK_STYLES[row["op"]])
-    yield Line(1, (mark, *_step_parts(agent[side][row[side]])))
+    line = row.get("line") or 0
+    yield Line(1, (mark, *_step_parts(agent[side][row[side]], line)))
     if row["op"] == CHANGED:
-        yield Line(2, (("B: ", "bold"), *_result_parts(agent["b"][row["b"]])))
+        yield Line(2, (("B: ", "bold"), *_result_parts(agent["b"][row["b"]], line)))
 
 
-def _step_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
+def _step_parts(step: _Obj, line: int = 0) -> tuple[tuple[str, str], ...]:
     if step["kind"] == "message":
         return (
             (f"{step['name']}: ", "bold"),
@@ -261,12 +261,17 @@ def _step_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
         ("⚙ ", "yellow"),
         (f"{step_name(step)} ", "bold yellow"),
         (clip(step["text"], False, lines=1, chars=_SHOWN_CHARS) + " · ", "dim"),
-        *_result_parts(step),
+        *_result_parts(step, line),
     )
 
 
-def _result_parts(step: _Obj) -> tuple[tuple[str, str], ...]:
+def _result_parts(step: _Obj, line: int = 0) -> tuple[tuple[str, str], ...]:
+    """A step's status and the first line of its output, or of the part from ``line`` on
+    (where two outputs of the same call part ways), said as ``(line N)``."""
     status = str(step["status"])
-    output = clip(step["output"], False, lines=1, chars=_SHOWN_CHARS) if step["output"] else ""
+    text = str(step["output"])
+    if line and line < text.count("\n") + 1:
+        text = f"(line {line + 1}) " + text.split("\n", line)[line]
+    output = clip(text, False, lines=1, chars=_SHOWN_CHARS) if step["output"] else ""
     output = output or str(step.get("output_unknown") or "")
     return ((status, status_style(step["status"])), (f" → {output}" if output else "", ""))

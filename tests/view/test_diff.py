@@ -138,7 +138,7 @@ def test_another_result_then_other_steps(tmp_path: Path) -> None:
     assert diff["alike"] is False
     assert root["alike_before"] == 1
     first = root["rows"][root["first_difference"]]
-    assert first == {"op": "changed", "a": 1, "b": 1}
+    assert first == {"op": "changed", "a": 1, "b": 1, "line": 0}
     assert root["b"][1]["status"] == "failed"
     parted = root["rows"][root["first_other_step"]]
     assert parted["op"] == "only_a" and parted["a"] == 2
@@ -720,3 +720,30 @@ def test_a_result_a_capture_limit_cut_is_not_another_result(tmp_path: Path) -> N
     assert "every step alike" in out.getvalue()
     failed = _codex_diff(tmp_path / "failed", {"last_output": long}, {"limit": 1000})
     assert failed["alike"] is False  # a result known on both sides is still compared
+
+
+def test_another_result_is_shown_from_the_line_where_it_differs(tmp_path: Path) -> None:
+    """Codex's command outputs start `Chunk ID: …` and `Wall time: …`: with those ignored,
+    the first line of each side, cut, read the same (`Chunk ID: 9f9426 … [96 more chars]`
+    twice) though the outputs differ further down; the pair is now shown from the first line
+    that differs, said as `(line N)` (user53)."""
+
+    def codex_output(chunk: str, seconds: str, text: str) -> str:
+        return f"Chunk ID: {chunk}\nWall time: {seconds} seconds\nOutput:\n{text}"
+
+    cmd = '{"cmd":"cat hello.txt"}'
+    a = _record(tmp_path / "a", [("exec_command", cmd, codex_output("a1", "0.1", "hi"), False)])
+    b = _record(tmp_path / "b", [("exec_command", cmd, codex_output("b2", "0.3", "bye"), False)])
+    ignore = ["--ignore", r"Chunk ID: \w+", "--ignore", r"Wall time: [\d.]+ seconds"]
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), *ignore], out=out, err=io.StringIO()) == 0
+    text = out.getvalue()
+    assert 'A   1  ⚙ exec_command {"cmd":"cat hello.txt"} · completed → (line 4) hi' in text
+    assert 'B   1  ⚙ exec_command {"cmd":"cat hello.txt"} · completed → (line 4) bye' in text
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), *ignore, "--steps"], out=out, err=io.StringIO()) == 0
+    assert "B: completed → (line 4) bye" in out.getvalue().splitlines()[-1]
+    out = io.StringIO()
+    assert main(["diff", str(a), str(b), "--json"], out=out, err=io.StringIO()) == 0
+    (row,) = orjson.loads(out.getvalue())["agents"][0]["rows"][:1]
+    assert row == {"op": "changed", "a": 0, "b": 0, "line": 0}  # the chunk ids differ first
