@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .show_format import action_label, with_json
+import orjson
+
+from .show_format import action_label
 
 _Obj = Mapping[str, Any]
 #: Response items that are not actions: thinking, and the messages every role but the
@@ -38,10 +40,10 @@ def _tool_step(model: _Obj, n: int, targets: Mapping[int, str]) -> dict[str, Any
     later request carried: a compaction replaced it first, the run stopped after it)."""
     tool = model["tools"][n]
     items = model["items"]
-    args = "\n".join(with_json(items[ix], True) for ix in tool.get("ci", ())) or str(
+    args = "\n".join(_item_text(items[ix]) for ix in tool.get("ci", ())) or str(
         tool.get("input_preview") or tool.get("message_preview") or _command(model, tool)
     )
-    output = "\n".join(with_json(items[ix], True) for ix in tool.get("oi", ())) or str(
+    output = "\n".join(_item_text(items[ix]) for ix in tool.get("oi", ())) or str(
         tool.get("output_preview") or tool.get("result") or ""
     )
     step: dict[str, Any] = {
@@ -60,6 +62,23 @@ def _tool_step(model: _Obj, n: int, targets: Mapping[int, str]) -> dict[str, Any
         if info and len(info) > 2:
             step["output_unknown"] = f"[result {tool['res']}, {info[2]}]"
     return step
+
+
+def _item_text(item: _Obj) -> str:
+    """An item as compared: its text, and for one read as words (a tool search, a hosted
+    call) its JSON under them without the item's own ``id``, which Codex draws anew each run
+    (``tsc_01a2531a-…``: two runs' same tool search read as other steps); a JSON the state
+    cut is left out (its end is not known, the words say what it did)."""
+    text = str(item.get("text") or "")
+    if not item.get("json"):
+        return text
+    try:
+        value = orjson.loads(str(item["json"]))
+    except orjson.JSONDecodeError:
+        return text
+    if isinstance(value, dict):
+        value.pop("id", None)
+    return text + "\n" + orjson.dumps(value).decode()
 
 
 def _command(model: _Obj, tool: _Obj) -> str:

@@ -103,6 +103,8 @@ def _agent_lines(agent: _Obj, *, steps: bool, context: int | None = None) -> Ite
     alike = "" if agent["same_task"] else " · asked otherwise"
     if first is None:
         alike += " · every step alike"
+    elif before == 1:
+        alike += " · the first step alike"  # not "the first 1 step"
     elif before:
         alike += f" · the first {_steps(before)} alike"
     else:

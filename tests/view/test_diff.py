@@ -17,6 +17,10 @@ from rollout_trace_sdk.view.diff import agent_steps, agent_tasks, build_diff
 from rollout_trace_sdk.view.diff_text import diff_report
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
+from tests.codex_oracle import codex_bin, needs_codex_for
+from tests.live.recording import record
+from tests.live.script import SEARCH_AGENTS, Scenario, after, first
+from tests.live.script import message as live_message
 
 #: A scripted agent's steps: (tool name, arguments, output, failed) or the final answer.
 _Step = tuple[str, str, str, bool] | str
@@ -747,3 +751,28 @@ def test_another_result_is_shown_from_the_line_where_it_differs(tmp_path: Path) 
     assert main(["diff", str(a), str(b), "--json"], out=out, err=io.StringIO()) == 0
     (row,) = orjson.loads(out.getvalue())["agents"][0]["rows"][:1]
     assert row == {"op": "changed", "a": 0, "b": 0, "line": 0}  # the chunk ids differ first
+
+
+@needs_codex_for(3)
+def test_two_codex_runs_of_one_tool_search_are_alike(tmp_path: Path) -> None:
+    """The real Codex 0.171 run twice on one script whose model searches its deferred tools:
+    the tool search's arguments, read with their JSON, held the item's id Codex draws anew
+    each run (`tsc_01a2531a-…`), so every Codex run that searched (MCP tools, multi-agent v1)
+    parted ways at that step; the id is left out (user53)."""
+    rules = [first(SEARCH_AGENTS), after("ts", live_message("Found them."))]
+    sides = []
+    for side in "ab":
+        (bundle,) = record(str(codex_bin(3)), Scenario("search", "Find.", rules), tmp_path / side)
+        sides.append(str(bundle))
+    out = io.StringIO()
+    assert main(["diff", *sides, "--json"], out=out, err=io.StringIO()) == 0
+    diff = orjson.loads(out.getvalue())
+    steps = diff["agents"][0]["a"]
+    assert steps[0]["name"] == "tool_search" and '"query":"spawn agent' in steps[0]["text"]
+    assert "tsc_" not in steps[0]["text"]
+    assert diff["alike"] is True, diff["agents"][0]["rows"]
+    out = io.StringIO()
+    other = [first(SEARCH_AGENTS), after("ts", live_message("Found none."))]
+    (bundle,) = record(str(codex_bin(3)), Scenario("search", "Find.", other), tmp_path / "c")
+    assert main(["diff", sides[0], str(bundle)], out=out, err=io.StringIO()) == 0
+    assert "━━ /root  A 2 steps · B 2 steps · the first step alike" in out.getvalue()
