@@ -18,6 +18,7 @@ lays it out as ``show``'s lines.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -109,20 +110,25 @@ def _agent(
 
 
 def _agents_by_path(model: _Obj) -> dict[str, int]:
-    """Each agent (its index in the view model's threads) by its path, in tree order; a path
-    used again (an agent spawned under a name an agent that ended had) names its next agents
-    ``/root/helper#2``, ``#3``..., as the recorder renames an id used again, so each is
-    compared with its counterpart of the other side (the last alone was)."""
+    """Each agent (its index in the view model's threads) by its path, in tree order. Two
+    agents may have one path: Codex gives a multi-agent v1 sub-agent its parent's, and an
+    agent may be spawned under the name of one that ended. The first keeps the path; a later
+    one is named as ``show`` labels it, by its nickname (``/root (Rawls)``), else numbered as
+    the recorder renames an id used again (``/root/helper#2``, ``#3``...), so each is compared
+    with its counterpart of the other side (one key a path, the later agent took the first's
+    place: the root's steps were compared no more, review user53; the last helper alone was,
+    review53)."""
     threads = model["threads"]
-    by_path: dict[str, int] = {}
+    keys: dict[str, int] = {}
     for t in thread_tree_order(threads):
         path = key = str(threads[t]["path"])
-        again = 1
-        while key in by_path:
-            again += 1
-            key = f"{path}#{again}"
-        by_path[key] = t
-    return by_path
+        if key in keys:
+            nick = threads[t].get("nick")
+            labels = [f"{path} ({nick})"] if nick else []
+            numbered = (f"{path}#{n}" for n in itertools.count(2))
+            key = next(k for k in itertools.chain(labels, numbered) if k not in keys)
+        keys[key] = t
+    return keys
 
 
 def build_diff(
@@ -232,10 +238,12 @@ def _named(thread: str, sides: Sequence[Any]) -> str:
         AmbiguousAgent: more than one path has that nickname.
         LookupError: no agent has that path or nickname.
     """
-    threads = [thread_ for side in sides for thread_ in side.m["threads"]]
-    if any(thread_["path"] == thread for thread_ in threads):
+    keys = [
+        (key, side.m["threads"][t]) for side in sides for key, t in _agents_by_path(side.m).items()
+    ]
+    if any(key == thread for key, _ in keys):
         return thread
-    paths = sorted({str(t["path"]) for t in threads if t.get("nick") == thread})
+    paths = sorted({key for key, t in keys if t.get("nick") == thread})
     if len(paths) == 1:
         return paths[0]
     if paths:

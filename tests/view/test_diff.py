@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import orjson
 import pytest
 
@@ -18,6 +19,7 @@ from rollout_trace_sdk.view.diff_text import diff_report
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
 from tests.codex_oracle import codex_bin, needs_codex_for
+from tests.live.agents_scenarios import AGENT_SCENARIOS
 from tests.live.recording import record
 from tests.live.script import SEARCH_AGENTS, Scenario, after, first
 from tests.live.script import message as live_message
@@ -776,3 +778,38 @@ def test_two_codex_runs_of_one_tool_search_are_alike(tmp_path: Path) -> None:
     (bundle,) = record(str(codex_bin(3)), Scenario("search", "Find.", other), tmp_path / "c")
     assert main(["diff", sides[0], str(bundle)], out=out, err=io.StringIO()) == 0
     assert "━━ /root  A 2 steps · B 2 steps · the first step alike" in out.getvalue()
+
+
+@needs_codex_for(3)
+def test_a_multi_agent_v1_root_and_its_sub_agent_are_both_compared(tmp_path: Path) -> None:
+    """Codex gives a multi-agent v1 sub-agent its parent's path, `/root`: one agent a path,
+    the sub-agent took the root's place and the root was compared no more (two runs whose
+    root answered otherwise read `every step alike`). The sub-agent is named as `show`
+    labels it, `/root (Rawls)`, and paired with B's by task, its nickname drawn anew each
+    run (user53)."""
+    (scenario,) = [s for s in AGENT_SCENARIOS if s.name == "multi_agent_v1_spawn_wait_close"]
+    other = [
+        {**rule, "items": [live_message("Closed it.")]} if rule["name"] == "closed" else rule
+        for rule in scenario.rules
+    ]
+    sides = []
+    for side, rules in (("a", scenario.rules), ("b", other)):
+        (bundle,) = record(str(codex_bin(3)), attrs.evolve(scenario, rules=rules), tmp_path / side)
+        sides.append(str(bundle))
+    uuid = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    ignore = ["--ignore", r"Chunk ID: \w+", "--ignore", r"Wall time:? [\d.]+ seconds"]
+    ignore += ["--ignore", uuid, "--ignore", '"nickname":"[^"]*"']
+    out = io.StringIO()
+    assert main(["diff", *sides, *ignore, "--json"], out=out, err=io.StringIO()) == 0
+    diff = orjson.loads(out.getvalue())
+    root, child = diff["agents"]
+    assert root["path"] == "/root" and root["steps_a"] == 5 and root["alike"] is False
+    assert root["a"][-1]["text"] == "The v1 agent finished and was closed."
+    assert child["path"].startswith("/root (") and child["path_b"].startswith("/root (")
+    assert child["alike"] is True and child["steps_a"] == 2
+    nickname = child["path"][len("/root (") : -1]
+    out = io.StringIO()
+    assert main(["diff", *sides, *ignore, "--thread", nickname], out=out, err=io.StringIO()) == 0
+    assert f"━━ /root ({nickname}) → {child['path_b']}  A 2 steps · B 2 steps · alike" in (
+        out.getvalue()
+    )
