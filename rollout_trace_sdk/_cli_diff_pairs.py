@@ -21,7 +21,7 @@ import orjson
 from ._cli_ls_select import MetaWanted, meta_filter, meta_matches
 from .outputs import json_line
 from .sources import bundles_under
-from .view.diff import AmbiguousAgent, build_diff, step_name
+from .view.diff import AmbiguousAgent, NoSuchAgent, build_diff, step_name
 from .view.diff_text import replaced_by
 from .view.rollout_metadata import read_metadata
 from .view.show_format import clip
@@ -111,7 +111,7 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 said = f"rollout-trace diff: {exc.args[0]} ({args.by} {_shown(entry['value'])})"
                 print(visible(said), file=err)
                 return 1
-            except LookupError:  # --thread: an agent neither run of this pair has
+            except NoSuchAgent:  # --thread: an agent neither run of this pair has
                 diff = build_diff(states[0], states[1], **options)
                 diff.update(agents=[], alike=True)
             entry.update(alike=diff["alike"], diff=diff)

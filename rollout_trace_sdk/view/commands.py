@@ -290,7 +290,9 @@ DIFFER_EXIT = 3
 
 def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Compare two rollouts (``view/diff.py``, ``view/diff_text.py``): text, or JSON with ``--json``."""
+    from .diff import AmbiguousAgent, NoSuchAgent
     from .diff_text import diff_report
+    from .visible import visible
 
     if args.meta_a or args.meta_b:  # not left unused: the user meant to pick bundles
         print(
@@ -312,8 +314,8 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ignore=ignore,
             results=not args.actions_only,
         )
-    except LookupError as exc:
-        print(f"rollout-trace diff: {exc.args[0]}", file=err)
+    except (NoSuchAgent, AmbiguousAgent) as exc:  # paths and nicknames are the agents'
+        print(visible(f"rollout-trace diff: {exc.args[0]}"), file=err)
         return 1
     if args.json:
         import orjson

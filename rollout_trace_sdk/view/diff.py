@@ -156,7 +156,7 @@ def build_diff(
         ``agents`` one entry per agent path (docs/viewing.md, "Comparing two rollouts").
 
     Raises:
-        LookupError: ``thread`` is an agent of neither rollout.
+        NoSuchAgent: ``thread`` is an agent of neither rollout (a ``LookupError``).
         re.error: an ``ignore`` pattern is not a regular expression.
     """
     states = (state_a, state_b)
@@ -185,7 +185,7 @@ def compare_sides(
 
     Raises:
         AmbiguousAgent: ``thread`` is a nickname more than one agent has.
-        LookupError: ``thread`` is an agent of neither rollout.
+        NoSuchAgent: ``thread`` is an agent of neither rollout (a ``LookupError``).
     """
     compare = Compare([re.compile(pattern) for pattern in ignore], results=results)
     paths = [_agents_by_path(side.m) for side in sides]
@@ -225,6 +225,12 @@ def compare_sides(
     }
 
 
+class NoSuchAgent(LookupError):
+    """``--thread`` names no agent of either rollout. Its own class, so the commands catch
+    this and not every ``LookupError`` (a ``KeyError`` from a bug in the comparison would
+    have read as "no agent")."""
+
+
 class AmbiguousAgent(LookupError):
     """``--thread`` gave a nickname more than one agent has: refused, never read as no agent
     (``diff --by`` compares a pair whose runs lack the agent as alike)."""
@@ -236,7 +242,7 @@ def _named(thread: str, sides: Sequence[Any]) -> str:
 
     Raises:
         AmbiguousAgent: more than one path has that nickname.
-        LookupError: no agent has that path or nickname.
+        NoSuchAgent: no agent has that path or nickname.
     """
     keys = [
         (key, side.m["threads"][t]) for side in sides for key, t in _agents_by_path(side.m).items()
@@ -248,7 +254,7 @@ def _named(thread: str, sides: Sequence[Any]) -> str:
         return paths[0]
     if paths:
         raise AmbiguousAgent(f"{thread!r} names {len(paths)} agents: {', '.join(paths)}")
-    raise LookupError(f"no agent {thread!r} in either rollout (give its path: /root/...)")
+    raise NoSuchAgent(f"no agent {thread!r} in either rollout (give its path: /root/...)")
 
 
 def _paired(

@@ -813,3 +813,22 @@ def test_a_multi_agent_v1_root_and_its_sub_agent_are_both_compared(tmp_path: Pat
     assert f"━━ /root ({nickname}) → {child['path_b']}  A 2 steps · B 2 steps · alike" in (
         out.getvalue()
     )
+
+
+def test_a_bug_raising_key_error_is_not_read_as_no_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only ``NoSuchAgent`` reads "no agent": the command caught every ``LookupError``, so a
+    ``KeyError`` from a bug in the comparison printed as a user's mistake (review53)."""
+    from rollout_trace_sdk.view import diff_text
+
+    a = _record(tmp_path / "a", _SCRIPT)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("steps")
+
+    monkeypatch.setattr(diff_text, "compare_sides", broken)
+    err = io.StringIO()
+    assert main(["diff", str(a), str(a)], out=io.StringIO(), err=err) == 1
+    assert "internal error: KeyError" in err.getvalue()
+    assert "no agent" not in err.getvalue()
