@@ -21,9 +21,10 @@ import orjson
 from ._cli_ls_select import MetaWanted, meta_filter, meta_matches
 from .outputs import json_line
 from .sources import bundles_under
-from .view.diff import AmbiguousAgent, NoSuchAgent, build_diff, step_name
+from .view.diff import AmbiguousAgent, NoSuchAgent, compare_sides, step_name, without_agent
 from .view.diff_text import replaced_by
 from .view.rollout_metadata import read_metadata
+from .view.show import transcript
 from .view.show_format import clip
 from .view.visible import one_line, visible
 
@@ -104,16 +105,16 @@ def cmd_diff_pairs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "results": not args.actions_only,
             }
             compared += 1
+            shown = [transcript(state) for state in states]  # once, whichever diff is made
             try:
-                diff = build_diff(states[0], states[1], thread=args.thread, **options)
+                diff = compare_sides(shown, states, thread=args.thread, **options)
                 with_thread += 1
             except AmbiguousAgent as exc:  # a nickname two agents of this pair have
                 said = f"rollout-trace diff: {exc.args[0]} ({args.by} {_shown(entry['value'])})"
                 print(visible(said), file=err)
                 return 1
             except NoSuchAgent:  # --thread: an agent neither run of this pair has
-                diff = build_diff(states[0], states[1], **options)
-                diff.update(agents=[], alike=True)
+                diff = without_agent(shown, states)
             entry.update(alike=diff["alike"], diff=diff)
         results.append(entry)
     if args.thread is not None and compared and not with_thread:

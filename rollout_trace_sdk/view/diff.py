@@ -195,7 +195,7 @@ def compare_sides(
     pairs = _paired(paths, asked, compare)
     if thread is not None:
         # a path of either side (``/root/helper#2`` too), else a nickname
-        path = thread if thread in paths[0] or thread in paths[1] else _named(thread, sides)
+        path = thread if thread in paths[0] or thread in paths[1] else _named(thread, sides, paths)
         pairs = [pair for pair in pairs if path in pair]
     agents = []
     for pair in pairs:
@@ -215,12 +215,24 @@ def compare_sides(
         for side, t, by_usage in zip("ab", index, used, strict=True):
             entry[f"usage_{side}"] = None if t is None else by_usage[t]
         agents.append(entry)
-    alike = all(entry["alike"] for entry in agents)
+    return _compared(sides, states, agents)
+
+
+def without_agent(sides: Sequence[Any], states: Sequence[_Obj]) -> dict[str, Any]:
+    """What :func:`compare_sides` says of a pair where neither rollout has the ``--thread``
+    agent (``diff --by`` counts such a pair alike): each rollout's totals and no agent,
+    without aligning the agents it then leaves out."""
+    return _compared(sides, states, [])
+
+
+def _compared(
+    sides: Sequence[Any], states: Sequence[_Obj], agents: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "diff_version": DIFF_VERSION,
         "a": _rollout(sides[0].m, states[0]),
         "b": _rollout(sides[1].m, states[1]),
-        "alike": alike,
+        "alike": all(entry["alike"] for entry in agents),
         "agents": agents,
     }
 
@@ -236,24 +248,27 @@ class AmbiguousAgent(LookupError):
     (``diff --by`` compares a pair whose runs lack the agent as alike)."""
 
 
-def _named(thread: str, sides: Sequence[Any]) -> str:
-    """The path ``--thread`` names: a path of either rollout, else the nickname of one agent
-    (``show`` and the page name agents by nickname: ``Ada``, an Agents SDK agent's name).
+def _named(thread: str, sides: Sequence[Any], paths: Sequence[Mapping[str, int]]) -> str:
+    """The path of the agent whose nickname ``--thread`` gives, when it is no path of either
+    rollout (``paths``: each side's agents by path; ``show`` and the page name agents by
+    nickname: ``Ada``, an Agents SDK agent's name).
 
     Raises:
         AmbiguousAgent: more than one path has that nickname.
         NoSuchAgent: no agent has that path or nickname.
     """
-    keys = [
-        (key, side.m["threads"][t]) for side in sides for key, t in _agents_by_path(side.m).items()
-    ]
-    if any(key == thread for key, _ in keys):
-        return thread
-    paths = sorted({key for key, t in keys if t.get("nick") == thread})
-    if len(paths) == 1:
-        return paths[0]
-    if paths:
-        raise AmbiguousAgent(f"{thread!r} names {len(paths)} agents: {', '.join(paths)}")
+    named = sorted(
+        {
+            key
+            for side, by_path in zip(sides, paths, strict=True)
+            for key, t in by_path.items()
+            if side.m["threads"][t].get("nick") == thread
+        }
+    )
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise AmbiguousAgent(f"{thread!r} names {len(named)} agents: {', '.join(named)}")
     raise NoSuchAgent(f"no agent {thread!r} in either rollout (give its path: /root/...)")
 
 
