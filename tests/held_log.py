@@ -72,3 +72,14 @@ def unclosed_bundle(path: Path) -> Path:
     ended, no ``recording_completed`` (a writer still at it, or killed)."""
     lines = event_lines().splitlines(keepends=True)
     return make_bundle(path.parent / f"{path.name}-made", b"".join(lines[:3])).rename(path)
+
+
+def unclosed_root(root: Path, left: int = 4) -> Path:
+    """A traces root at ``root`` of unclosed bundles: ``live`` (returned: hold it open with
+    :func:`held_open` to have it read as recorded) and ``left0`` ... the ``left`` others a
+    crash left, which read unclosed: what a command scanning ``/proc`` once meets."""
+    root.mkdir()
+    live = unclosed_bundle(root / "live")
+    for n in range(left):
+        unclosed_bundle(root / f"left{n}")
+    return live

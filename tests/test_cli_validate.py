@@ -15,7 +15,7 @@ import pytest
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
 from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, needs_conformance
-from tests.held_log import counted_scans, held_open, needs_proc, unclosed_bundle
+from tests.held_log import counted_scans, held_open, needs_proc, unclosed_bundle, unclosed_root
 from tests.reduce.test_bundle import event_lines, make_bundle
 from tests.test_cli import run
 
@@ -769,10 +769,7 @@ def test_a_root_of_unclosed_bundles_is_scanned_once(
     descriptor on the machine, ~26 ms each here), and each bundle still reads as a scan of
     its own would say: the one held open ``recording``, the others ``unclosed``."""
     root = tmp_path / "runs"
-    root.mkdir()
-    live = unclosed_bundle(root / "live")
-    for n in range(4):
-        unclosed_bundle(root / f"left{n}")
+    live = unclosed_root(root)
     scans = counted_scans(monkeypatch)
     with held_open(live):
         code, out, err = run("validate", root, "--jobs", "1")

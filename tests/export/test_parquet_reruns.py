@@ -21,7 +21,7 @@ from rollout_trace_sdk.export.parquet import ExportOptions, run_export
 from rollout_trace_sdk.export.schema import TABLES_VERSION
 from rollout_trace_sdk.reduce import reduce_bundle
 from tests.export.tables_util import read_tables
-from tests.held_log import counted_scans, held_open, needs_proc, unclosed_bundle
+from tests.held_log import counted_scans, held_open, needs_proc, unclosed_bundle, unclosed_root
 
 from .test_parquet import _cli, read_tables_rows
 
@@ -472,10 +472,7 @@ def test_a_root_of_unclosed_bundles_is_scanned_once(
     ``/proc`` scan for the run, not one a bundle (review review49: 40 bundles a crash left
     unclosed, 40 scans of every descriptor on the machine); the one held open still waits."""
     root, out = tmp_path / "root", tmp_path / "out"
-    root.mkdir()
-    live = unclosed_bundle(root / "live")
-    for n in range(4):
-        unclosed_bundle(root / f"left{n}")
+    live = unclosed_root(root)
     scans = counted_scans(monkeypatch)
     with held_open(live):
         code, stdout, err = _cli("export", str(root), "--to", str(out), "--jobs", "1")
