@@ -314,7 +314,7 @@ def _read_texts(
     checkpoints and the approvals)."""
     from .approvals import approvals_reader
     from .checkpoints import checkpoints_reader
-    from .item_text import status_of, stopped_text
+    from .item_text import ending_turn_id, status_of, stopped_text
     from .turn_errors import LoggedTexts, cut_off, ended_badly
 
     texts: dict[str, str] = {}
@@ -340,10 +340,18 @@ def _read_texts(
         texts.update(failed_tool_errors(bundle, state, most=most))
     if logged is not None:
         texts.update(logged.turn_texts)
-        tools_by_id = state.get("tool_calls")
+        tools_by_id, turns_by_id = state.get("tool_calls"), state.get("codex_turns")
         for ident, cause in logged.scan.tool_causes.items():  # what cancelled a call
             tool = tools_by_id.get(ident) if isinstance(tools_by_id, Mapping) else None
-            said = stopped_text(status_of(tool), None, None, cause) if tool else None
+            if not isinstance(tool, Mapping):
+                continue
+            # as ``item_text.what_stopped`` says it for show: by the turn it ended in, whose
+            # text is in ``texts`` here (this state's turns carry none)
+            turn_id = ending_turn_id(state, tool)
+            turn = turns_by_id.get(turn_id) if isinstance(turns_by_id, Mapping) else None
+            turn_status = status_of(turn) if isinstance(turn, Mapping) else None
+            turn_text = logged.turn_texts.get(turn_id) if isinstance(turn_id, str) else None
+            said = stopped_text(status_of(tool), turn_status, turn_text, cause)
             if said:
                 texts.setdefault(ident, said)
     return texts

@@ -219,3 +219,4 @@ async def test_what_cancelled_a_turn_or_a_call_is_said_where_its_text_is(
     failures = orjson.loads(out.getvalue())["failures"]
     said = {row.get("tool_call_id") or row["id"]: row["error"] for row in failures}
     assert said["c1"] == f"{status}: deadline exceeded"
+    assert said["c2"] == in_turn  # as show says it (it read "aborted: deadline exceeded")
